@@ -1,0 +1,49 @@
+# Two commands do all set-up: `make run` (the whole system, embedded) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := -e libs/eventbus -e libs/servicedb -e libs/authn -e libs/httpapi \
+	-e services/leads -e services/accounts -e services/support -e services/notify \
+	-e gateway -e embedded
+PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml embedded/pyproject.toml)
+
+.PHONY: install run up down status test test-unit lint bench clean
+
+$(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt $(PACKAGES)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Whole system in one process: SQLite per service, in-process broker, demo users.
+run: install
+	$(BIN)/crm-embedded
+
+## Distributed mode: gunicorn web + worker per service, gateway; local RabbitMQ and PostgreSQL.
+up: install
+	deploy/local/up.sh
+
+down:
+	deploy/local/down.sh
+
+status:
+	deploy/local/status.sh
+
+## All tests. Integration tiers need CRM_TEST_DATABASE_URL / CRM_TEST_AMQP_URL (or Docker).
+test: install
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,53 @@
+"""Flask glue: every route needs a verified caller unless it is listed as public."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, g, request
+
+from .principal import Principal
+from .verify import AuthError, AuthUnavailable, Verifier
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def install(app: Flask, verifier: Verifier, public_paths: Iterable[str] = PUBLIC_PATHS) -> None:
+    app.extensions["authn"] = verifier
+    public = frozenset(public_paths)
+
+    @app.before_request
+    def _authenticate() -> None:
+        if request.path in public or request.method == "OPTIONS":
+            return
+        try:
+            g.principal = verifier.verify_headers(request.headers)
+        except AuthUnavailable as exc:
+            abort(503, description=str(exc))
+        except AuthError as exc:
+            abort(401, description=str(exc))
+
+
+def current_principal() -> Principal:
+    principal = getattr(g, "principal", None)
+    if principal is None:  # a route that forgot it is public: fail closed
+        abort(401)
+    return principal
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_principal().has_any(*roles):
+                abort(403, description=f"requires one of the roles: {', '.join(roles)}")
+            return view(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorator
+
+
+def verifier() -> Verifier:
+    return current_app.extensions["authn"]

@@ -1,0 +1,128 @@
+"""Verify a request's credentials into a ``Principal``.
+
+Bearer tokens are RS256 JWTs checked against keys from a JWKS URL (an OIDC provider such as
+Keycloak, or the gateway's built-in issuer in embedded mode). Roles come from a ``roles``
+claim or Keycloak's ``realm_access.roles``. API keys are compared by SHA-256 digest, so the
+configuration never holds a usable key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from .principal import Principal
+
+ALGORITHMS = ["RS256"]
+
+
+class AuthError(Exception):
+    """Credentials missing or invalid: 401."""
+
+
+class AuthUnavailable(Exception):
+    """The key source cannot be reached, so no token can be checked: 503."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    digest: str
+    roles: frozenset[str]
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def parse_api_keys(spec: str) -> list[ApiKey]:
+    """``name:role+role:sha256hex`` entries separated by commas."""
+    keys = []
+    for entry in filter(None, (e.strip() for e in spec.split(","))):
+        name, roles, digest = entry.split(":", 2)
+        keys.append(ApiKey(name, digest.lower(), frozenset(filter(None, roles.split("+")))))
+    return keys
+
+
+class Verifier:
+    def __init__(
+        self,
+        *,
+        jwks_url: str | None = None,
+        public_keys: list[Any] | None = None,
+        issuer: str | None = None,
+        audience: str | None = "crm",
+        api_keys: list[ApiKey] | None = None,
+        leeway: int = 30,
+    ) -> None:
+        if not jwks_url and not public_keys:
+            raise ValueError("a JWKS URL or a public key is required")
+        self.jwks_url = jwks_url
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
+        self._public_keys = public_keys or []
+        self.issuer = issuer
+        self.audience = audience
+        self.api_keys = api_keys or []
+        self.leeway = leeway
+
+    @classmethod
+    def from_env(cls) -> Verifier:
+        return cls(
+            jwks_url=os.environ.get("AUTH_JWKS_URL", "http://127.0.0.1:8080/.well-known/jwks.json"),
+            issuer=os.environ.get("AUTH_ISSUER") or None,
+            audience=os.environ.get("AUTH_AUDIENCE", "crm") or None,
+            api_keys=parse_api_keys(os.environ.get("AUTH_API_KEYS", "")),
+        )
+
+    def verify_headers(self, headers: Any) -> Principal:
+        auth = headers.get("Authorization", "")
+        api_key = headers.get("X-API-Key")
+        if auth.lower().startswith("bearer "):
+            return self.verify_token(auth[7:].strip())
+        if api_key:
+            return self.verify_api_key(api_key)
+        raise AuthError("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key'")
+
+    def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._public_keys[0]
+        try:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthUnavailable("token keys cannot be fetched") from exc
+        except jwt.PyJWKClientError as exc:
+            raise AuthError(f"unknown signing key: {exc}") from exc
+
+    def verify_token(self, token: str) -> Principal:
+        try:
+            key = self._key_for(token)
+            claims = jwt.decode(
+                token, key, algorithms=ALGORITHMS, issuer=self.issuer, audience=self.audience,
+                leeway=self.leeway, options={"require": ["exp", "sub"],
+                                             "verify_aud": self.audience is not None},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        roles = claims.get("roles")
+        if roles is None:
+            roles = (claims.get("realm_access") or {}).get("roles", [])
+        return Principal(
+            sub=str(claims["sub"]),
+            username=str(claims.get("preferred_username") or claims["sub"]),
+            roles=frozenset(str(r) for r in roles),
+            team=claims.get("team"),
+            name=claims.get("name"),
+        )
+
+    def verify_api_key(self, key: str) -> Principal:
+        digest = hash_api_key(key)
+        for candidate in self.api_keys:
+            if hmac.compare_digest(candidate.digest, digest):
+                return Principal(sub=f"apikey:{candidate.name}", username=candidate.name,
+                                 roles=candidate.roles, kind="apikey")
+        raise AuthError("unknown API key")

@@ -1,0 +1,148 @@
+"""The broker port: what the relay, the consumer and the operator tools need from a broker.
+
+Two adapters implement it: ``AmqpBroker`` (RabbitMQ through kombu, publisher confirms, quorum
+queues) and ``InMemoryBroker`` (one process, for the embedded mode and fast unit tests).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .topology import ConsumerTopology
+
+RETRY_HEADER = "x-retry-count"
+PARK_REASON_HEADER = "x-parked-reason"
+PARK_ERROR_HEADER = "x-parked-error"
+PARKED_AT_HEADER = "x-parked-at"
+ORIGINAL_KEY_HEADER = "x-original-routing-key"
+
+
+class PublishError(RuntimeError):
+    """The broker did not confirm every message of a batch; the caller must retry."""
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    routing_key: str
+    body: bytes
+    message_id: str
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParkedMessage:
+    """A parked message as operators see it."""
+
+    message_id: str | None
+    routing_key: str | None
+    event_type: str | None
+    reason: str | None
+    error: str | None
+    parked_at: str | None
+    retries: int
+    body: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "routing_key": self.routing_key,
+            "event_type": self.event_type,
+            "reason": self.reason,
+            "error": self.error,
+            "parked_at": self.parked_at,
+            "retries": self.retries,
+            "body": self.body,
+        }
+
+
+def describe_parked(body: bytes, headers: dict[str, Any], message_id: str | None,
+                    routing_key: str | None) -> ParkedMessage:
+    event_type = None
+    text = body.decode("utf-8", errors="replace")
+    try:
+        raw = json.loads(text)
+        if isinstance(raw, dict):
+            event_type = raw.get("type")
+            message_id = message_id or raw.get("id")
+    except ValueError:
+        pass
+    reason = headers.get(PARK_REASON_HEADER)
+    if reason is None and headers.get("x-death"):
+        reason = "delivery-limit"  # dead-lettered by the broker: a worker kept dying on it
+    return ParkedMessage(
+        message_id=message_id,
+        routing_key=headers.get(ORIGINAL_KEY_HEADER, routing_key),
+        event_type=event_type,
+        reason=reason,
+        error=headers.get(PARK_ERROR_HEADER),
+        parked_at=headers.get(PARKED_AT_HEADER),
+        retries=int(headers.get(RETRY_HEADER, 0) or 0),
+        body=text[:4000],
+    )
+
+
+def strip_failure_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """A replayed message starts its retry budget afresh."""
+    drop = {RETRY_HEADER, PARK_REASON_HEADER, PARK_ERROR_HEADER, PARKED_AT_HEADER, "x-death", "x-first-death-exchange", "x-first-death-queue",
+            "x-first-death-reason", "x-delivery-count", "x-last-death-exchange",
+            "x-last-death-queue", "x-last-death-reason"}
+    return {k: v for k, v in headers.items() if k not in drop}
+
+
+class Delivery(ABC):
+    """One received message; exactly one of ack/retry/park settles it."""
+
+    body: bytes
+    routing_key: str
+    headers: dict[str, Any]
+    message_id: str | None
+
+    @property
+    def retries(self) -> int:
+        return int(self.headers.get(RETRY_HEADER, 0) or 0)
+
+    @abstractmethod
+    def ack(self) -> None: ...
+
+    @abstractmethod
+    def retry(self, delay: float, error: str) -> None:
+        """Deliver again to this consumer after ``delay`` seconds, counting the attempt."""
+
+    @abstractmethod
+    def park(self, reason: str, error: str) -> None:
+        """Move to the parking queue for an operator; never delivered again by itself."""
+
+
+class Broker(ABC):
+    @abstractmethod
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish to the events exchange; returns only once the broker confirmed all."""
+
+    @abstractmethod
+    def consume(self, topology: ConsumerTopology, on_delivery: Callable[[Delivery], None],
+                stop: threading.Event) -> None:
+        """Deliver messages to ``on_delivery`` until ``stop`` is set (blocking)."""
+
+    @abstractmethod
+    def declare(self, topology: ConsumerTopology) -> None: ...
+
+    @abstractmethod
+    def list_parked(self, topology: ConsumerTopology, limit: int = 100) -> list[ParkedMessage]: ...
+
+    @abstractmethod
+    def replay_parked(self, topology: ConsumerTopology, message_id: str | None = None) -> int:
+        """Send parked messages (one by id, or all) back to the consumer's queue."""
+
+    @abstractmethod
+    def queue_depths(self, topology: ConsumerTopology) -> dict[str, int]: ...
+
+    def idle(self) -> None:
+        """Called between relay batches: keep connections alive."""
+
+    def close(self) -> None:
+        """Release connections."""

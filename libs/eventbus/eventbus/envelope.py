@@ -1,0 +1,190 @@
+"""CloudEvents 1.0 envelope (structured JSON mode) plus correlation, causation and trace context.
+
+The envelope is the contract with every consumer, including other companies' systems, so its
+shape is strict: unknown top-level attributes are kept (CloudEvents allows extensions) but the
+required ones are checked on decode and a message that fails is reported as ``MalformedEvent``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+# `<service>.<entity>.<fact in past tense>.v<major>`
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
+TRACEPARENT_PATTERN = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+REQUIRED = ("specversion", "id", "source", "type", "time", "data")
+
+
+class MalformedEvent(ValueError):
+    """The bytes are not a valid envelope; retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    id: str
+    source: str
+    type: str
+    time: str
+    data: dict[str, Any]
+    subject: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    traceparent: str | None = None
+    specversion: str = SPECVERSION
+    datacontenttype: str = CONTENT_TYPE
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        """Major payload version, taken from the type suffix."""
+        return int(self.type.rsplit(".v", 1)[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": self.time,
+            "datacontenttype": self.datacontenttype,
+        }
+        for key in ("subject", "correlationid", "causationid", "traceparent"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out.update(self.extensions)
+        out["data"] = self.data
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False, default=str)
+
+    def to_bytes(self) -> bytes:
+        return self.to_json().encode("utf-8")
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Envelope:
+        if not isinstance(raw, dict):
+            raise MalformedEvent("envelope is not a JSON object")
+        missing = [k for k in REQUIRED if k not in raw]
+        if missing:
+            raise MalformedEvent(f"missing attributes: {', '.join(missing)}")
+        if raw["specversion"] != SPECVERSION:
+            raise MalformedEvent(f"unsupported specversion {raw['specversion']!r}")
+        if not isinstance(raw["type"], str) or not TYPE_PATTERN.match(raw["type"]):
+            raise MalformedEvent(f"bad event type {raw['type']!r}")
+        if not isinstance(raw["data"], dict):
+            raise MalformedEvent("data is not a JSON object")
+        try:
+            uuid.UUID(str(raw["id"]))
+        except ValueError as exc:
+            raise MalformedEvent("id is not a UUID") from exc
+        known = {
+            "specversion", "id", "source", "type", "time", "data", "subject",
+            "correlationid", "causationid", "traceparent", "datacontenttype",
+        }
+        return cls(
+            id=str(raw["id"]),
+            source=str(raw["source"]),
+            type=raw["type"],
+            time=str(raw["time"]),
+            data=raw["data"],
+            subject=raw.get("subject"),
+            correlationid=raw.get("correlationid"),
+            causationid=raw.get("causationid"),
+            traceparent=raw.get("traceparent"),
+            datacontenttype=raw.get("datacontenttype", CONTENT_TYPE),
+            extensions={k: v for k, v in raw.items() if k not in known},
+        )
+
+    @classmethod
+    def from_bytes(cls, body: bytes | str) -> Envelope:
+        try:
+            raw = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedEvent(f"not JSON: {exc}") from exc
+        return cls.from_dict(raw)
+
+
+# --- trace context -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TraceContext:
+    """What a new event inherits from whatever caused it: an HTTP request or another event."""
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    traceparent: str | None = None
+
+
+_current: contextvars.ContextVar[TraceContext] = contextvars.ContextVar(
+    "eventbus_trace", default=TraceContext()
+)
+
+
+def current_context() -> TraceContext:
+    return _current.get()
+
+
+def set_context(ctx: TraceContext) -> contextvars.Token[TraceContext]:
+    return _current.set(ctx)
+
+
+def reset_context(token: contextvars.Token[TraceContext]) -> None:
+    _current.reset(token)
+
+
+def context_from_event(env: Envelope) -> TraceContext:
+    """Events emitted while handling ``env`` share its correlation and name it as cause."""
+    return TraceContext(
+        correlation_id=env.correlationid or env.id,
+        causation_id=env.id,
+        traceparent=env.traceparent,
+    )
+
+
+def child_traceparent(parent: str | None) -> str:
+    """A new span id under the parent's trace (or a new trace), per W3C Trace Context."""
+    match = TRACEPARENT_PATTERN.match(parent or "")
+    trace_id = match.group(1) if match else secrets.token_hex(16)
+    flags = match.group(3) if match else "01"
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def utcnow_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_event(
+    *,
+    source: str,
+    type: str,
+    data: dict[str, Any],
+    subject: str | None = None,
+    time: str | None = None,
+) -> Envelope:
+    """Build an envelope, inheriting correlation/causation/trace from the current context."""
+    if not TYPE_PATTERN.match(type):
+        raise ValueError(f"event type {type!r} must look like service.entity.fact.v1")
+    ctx = current_context()
+    event_id = str(uuid.uuid4())
+    return Envelope(
+        id=event_id,
+        source=source,
+        type=type,
+        time=time or utcnow_iso(),
+        subject=subject,
+        data=data,
+        correlationid=ctx.correlation_id or event_id,
+        causationid=ctx.causation_id,
+        traceparent=child_traceparent(ctx.traceparent),
+    )

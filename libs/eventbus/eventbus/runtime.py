@@ -1,0 +1,135 @@
+"""Wiring of one service's bus: its tables, broker, relay, consumer and operator views.
+
+A service builds one ``ServiceBus`` in its composition root; its web process uses ``emit`` and
+the operator views, its worker process runs ``run_worker``. Which broker is used comes from
+``EVENTS_BROKER_URL`` alone: ``amqp://…`` for RabbitMQ, ``memory://`` for the embedded mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .broker import Broker, ParkedMessage
+from .consumer import EventConsumer, Subscription
+from .envelope import Envelope, new_event
+from .memory import InMemoryBroker
+from .relay import OutboxRelay
+from .store import add_to_outbox, define_tables
+from .topology import consumer_topology_from_env
+
+log = logging.getLogger("eventbus.runtime")
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
+_memory_broker: InMemoryBroker | None = None
+_memory_lock = threading.Lock()
+
+
+def broker_from_url(url: str) -> Broker:
+    if url.startswith("memory://"):
+        global _memory_broker
+        with _memory_lock:  # one in-process broker shared by every service in the process
+            if _memory_broker is None:
+                _memory_broker = InMemoryBroker()
+            return _memory_broker
+    from .amqp import AmqpBroker
+
+    reconnects = os.environ.get("EVENTS_MAX_RECONNECTS", "30")
+    return AmqpBroker(url, max_reconnects=int(reconnects) if reconnects else None)
+
+
+def broker_url_from_env() -> str:
+    return os.environ.get("EVENTS_BROKER_URL", DEFAULT_BROKER_URL)
+
+
+class ServiceBus:
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: Engine,
+        metadata: MetaData,
+        subscriptions: dict[str, Subscription] | None = None,
+        broker_url: str | None = None,
+    ) -> None:
+        self.service = service
+        self.source = f"crm/{service}"
+        self.engine = engine
+        self.outbox, self.inbox = define_tables(metadata)
+        self.session_factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        self.subscriptions = subscriptions or {}
+        self.topology = consumer_topology_from_env(
+            queue=f"crm.{service}", bindings=tuple(sorted(self.subscriptions))
+        )
+        self.broker_url = broker_url or broker_url_from_env()
+        self._broker: Broker | None = None
+        self.relay = OutboxRelay(
+            engine, self.outbox, _LazyBroker(self), service=service,
+            batch_size=int(os.environ.get("OUTBOX_BATCH_SIZE", "100")),
+        )
+        self.consumer = EventConsumer(
+            f"crm.{service}", self.session_factory, self.inbox, self.subscriptions, self.topology
+        )
+
+    @property
+    def broker(self) -> Broker:
+        if self._broker is None:
+            self._broker = broker_from_url(self.broker_url)
+        return self._broker
+
+    def emit(self, session: Session, type: str, data: dict[str, Any],
+             subject: str | None = None) -> Envelope:
+        """Record an event in the caller's transaction; it is published after commit."""
+        env = new_event(source=self.source, type=type, data=data, subject=subject)
+        add_to_outbox(session, self.outbox, env)
+        return env
+
+    # --- worker --------------------------------------------------------------------------
+    def start_worker(self, stop: threading.Event, consumers: int = 1) -> list[threading.Thread]:
+        threads = [threading.Thread(target=self.relay.run, args=(stop,), daemon=True,
+                                    name=f"{self.service}-relay")]
+        if self.subscriptions:
+            self.broker.declare(self.topology)
+            for i in range(consumers):
+                threads.append(threading.Thread(
+                    target=self._consume, args=(stop,), daemon=True,
+                    name=f"{self.service}-consumer-{i}"))
+        for t in threads:
+            t.start()
+        return threads
+
+    def _consume(self, stop: threading.Event) -> None:
+        try:
+            self.broker.consume(self.topology, self.consumer.handle, stop)
+        except Exception:
+            log.exception("%s consumer stopped", self.service)
+            stop.set()  # a dead consumer takes the worker down so it gets restarted
+            raise
+
+    # --- operator views ------------------------------------------------------------------
+    def outbox_backlog(self) -> dict[str, object]:
+        return self.relay.backlog()
+
+    def list_parked(self, limit: int = 100) -> list[ParkedMessage]:
+        return self.broker.list_parked(self.topology, limit)
+
+    def replay_parked(self, message_id: str | None = None) -> int:
+        return self.broker.replay_parked(self.topology, message_id)
+
+    def queue_depths(self) -> dict[str, int]:
+        return self.broker.queue_depths(self.topology)
+
+
+class _LazyBroker:
+    """Lets the relay exist before a broker connection is needed (web processes never relay)."""
+
+    def __init__(self, bus: ServiceBus) -> None:
+        self._bus = bus
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bus.broker, name)

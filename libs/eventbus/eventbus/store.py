@@ -1,0 +1,135 @@
+"""Outbox and inbox tables, and the two writes a service makes to them.
+
+``add_to_outbox`` runs inside the service's own transaction, so an event exists if and only if
+the state change that caused it committed. ``claim_inbox`` runs inside the consumer's
+transaction, so a handler's effects and the "seen" mark commit together.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from .envelope import Envelope
+
+NOTIFY_CHANNEL = "crm_outbox"
+
+
+def define_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Add ``event_outbox`` and ``event_inbox`` to a service's metadata (once)."""
+    if "event_outbox" in metadata.tables:
+        return metadata.tables["event_outbox"], metadata.tables["event_inbox"]
+    outbox = Table(
+        "event_outbox",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(200), nullable=False),
+        Column("envelope", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text, nullable=True),
+    )
+    # Only unsent rows are ever scanned, so index just those.
+    Index(
+        "ix_event_outbox_unsent",
+        outbox.c.id,
+        postgresql_where=outbox.c.sent_at.is_(None),
+        sqlite_where=outbox.c.sent_at.is_(None),
+    )
+    inbox = Table(
+        "event_inbox",
+        metadata,
+        Column("consumer", String(100), nullable=False),
+        Column("event_id", String(36), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id", name="pk_event_inbox"),
+    )
+    return outbox, inbox
+
+
+def add_to_outbox(session: Session, outbox: Table, env: Envelope) -> None:
+    """Queue ``env`` for publishing when (and only if) the session's transaction commits."""
+    session.execute(
+        outbox.insert().values(event_id=env.id, event_type=env.type, envelope=env.to_json())
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # NOTIFY is delivered at commit and folded per transaction: relays in other
+        # processes wake within milliseconds, never on a rolled-back change.
+        session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+    session.info["eventbus_outbox_pending"] = True
+
+
+def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) -> bool:
+    """Record that ``consumer`` handles ``env``; False if it already did (a redelivery).
+
+    A competing consumer inserting the same key blocks on the unique index until the first
+    commits, then sees the conflict: the event takes effect once.
+    """
+    dialect = session.get_bind().dialect.name
+    values = {"consumer": consumer, "event_id": env.id, "event_type": env.type}
+    if dialect == "postgresql":
+        stmt = postgresql.insert(inbox).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(inbox).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
+        raise RuntimeError(f"unsupported dialect {dialect}")
+    return session.execute(stmt).rowcount == 1
+
+
+# --- in-process wake-up --------------------------------------------------------------------
+
+_wakers: dict[str, set[threading.Event]] = defaultdict(set)
+_wakers_lock = threading.Lock()
+
+
+def _engine_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def register_waker(engine: Engine, waker: threading.Event) -> None:
+    with _wakers_lock:
+        _wakers[_engine_key(engine)].add(waker)
+
+
+def unregister_waker(engine: Engine, waker: threading.Event) -> None:
+    with _wakers_lock:
+        _wakers[_engine_key(engine)].discard(waker)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    if not session.info.pop("eventbus_outbox_pending", False):
+        return
+    bind = session.get_bind()
+    engine = bind.engine if hasattr(bind, "engine") else bind
+    with _wakers_lock:
+        wakers = list(_wakers.get(_engine_key(engine), ()))
+    for waker in wakers:
+        waker.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop("eventbus_outbox_pending", None)

@@ -1,0 +1,116 @@
+"""Worker process entrypoint and operator CLI, shared by every service.
+
+``<service>-worker run`` runs the outbox relay and the consumer until SIGTERM/SIGINT;
+``outbox``, ``parked``, ``replay`` and ``depths`` are the operator tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .runtime import ServiceBus
+
+log = logging.getLogger("eventbus.worker")
+_requested = [False]
+
+
+def _health_server(port: int, bus: ServiceBus, threads: list[threading.Thread]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path == "/metrics":
+                body, ctype, status = generate_latest(), CONTENT_TYPE_LATEST, 200
+            else:
+                alive = all(t.is_alive() for t in threads)
+                connected = getattr(bus.broker, "connected", None)
+                ready = alive and (connected is None or connected.is_set() or not bus.subscriptions)
+                ok = alive if self.path == "/healthz" else ready
+                status = 200 if ok else 503
+                body = json.dumps({"status": "ok" if ok else "unavailable"}).encode()
+                ctype = "application/json"
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="worker-health").start()
+    return server
+
+
+def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
+    stop = stop or threading.Event()
+    _requested[0] = False
+
+    def _on_signal(*_: object) -> None:
+        _requested[0] = True
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
+    consumers = int(os.environ.get("EVENTS_CONSUMER_THREADS", "1"))
+    threads = bus.start_worker(stop, consumers=consumers)
+    server = None
+    if os.environ.get("WORKER_HEALTH_PORT"):
+        server = _health_server(int(os.environ["WORKER_HEALTH_PORT"]), bus, threads)
+    log.info("%s worker running (%d threads)", bus.service, len(threads))
+    while not stop.is_set():
+        stop.wait(1.0)
+        if not all(t.is_alive() for t in threads):
+            stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    if server:
+        server.shutdown()
+    bus.broker.close()
+    # Exit non-zero when a thread died (not a requested stop) so a supervisor restarts us.
+    return 0 if not any(t.is_alive() for t in threads) and _requested[0] else 1
+
+
+def main(make_bus: Callable[[], ServiceBus], argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(description="Service worker and event-bus operator tools")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the outbox relay and event consumer (default)")
+    sub.add_parser("outbox", help="show the outbox backlog")
+    sub.add_parser("depths", help="show queue depths")
+    parked = sub.add_parser("parked", help="list parked messages")
+    parked.add_argument("--limit", type=int, default=100)
+    replay = sub.add_parser("replay", help="replay parked messages to this service's queue")
+    group = replay.add_mutually_exclusive_group(required=True)
+    group.add_argument("--id", help="the event id of one parked message")
+    group.add_argument("--all", action="store_true", help="every parked message")
+    args = parser.parse_args(argv)
+
+    bus = make_bus()
+    command = args.command or "run"
+    if command == "run":
+        return run(bus)
+    try:
+        if command == "outbox":
+            out: object = bus.outbox_backlog()
+        elif command == "depths":
+            out = bus.queue_depths()
+        elif command == "parked":
+            out = [p.to_dict() for p in bus.list_parked(args.limit)]
+        else:
+            out = {"replayed": bus.replay_parked(None if args.all else args.id)}
+    finally:
+        bus.broker.close()
+    json.dump(out, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,90 @@
+"""RFC 9457 problem details for every error a client can see, and nothing else.
+
+Validation failures carry ``errors`` keyed by location and field (webargs' shape); an
+unexpected exception is logged with its trace and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+log = logging.getLogger("httpapi.problems")
+PROBLEM_JSON = "application/problem+json"
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: no endpoint takes more; larger bodies get 413
+
+
+class Problem(HTTPException):
+    """Raise to answer with a problem document: ``raise Problem(409, "Lead already converted")``."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None,
+                 type_: str | None = None, **extensions: Any) -> None:
+        super().__init__(description=detail)
+        self.code = status
+        self.title = title
+        self.detail = detail
+        self.type_ = type_
+        self.extensions = extensions
+
+
+def problem_response(status: int, title: str, detail: str | None = None,
+                     type_: str | None = None, headers: dict[str, str] | None = None,
+                     **extensions: Any) -> Response:
+    body: dict[str, Any] = {"type": type_ or "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    try:
+        body["instance"] = request.path
+        if getattr(g, "request_id", None):
+            body["request_id"] = g.request_id
+    except RuntimeError:  # outside a request
+        pass
+    body.update(extensions)
+    resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def _from_http_exception(error: HTTPException) -> Response:
+    if isinstance(error, Problem):
+        return problem_response(error.code or 500, error.title, error.detail, error.type_,
+                                **error.extensions)
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    extensions: dict[str, Any] = {}
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        extensions["errors"] = errors
+    detail = data.get("message") or (error.description if status < 500 else None)
+    if status == 422 and errors:
+        detail = "The request did not validate; see errors for each field."
+    headers = dict(data.get("headers") or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="crm"')
+    if status == 405 and error.get_response().headers.get("Allow"):
+        headers["Allow"] = error.get_response().headers["Allow"]
+    return problem_response(status, error.name, detail, headers=headers, **extensions)
+
+
+def install_problem_handlers(app: Flask) -> None:
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.register_error_handler(HTTPException, _from_http_exception)
+
+    @app.before_request
+    def _limit_body() -> None:
+        # Refuse by the declared length before any parser reads (and misreports) the body.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is not None and request.content_length > limit:
+            raise RequestEntityTooLarge(f"the body may be at most {limit} bytes")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:  # never leak a trace to the client
+        if isinstance(error, HTTPException):
+            return _from_http_exception(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _from_http_exception(InternalServerError())

@@ -1,0 +1,37 @@
+"""Shapes shared by every API: problem documents and keyset pages."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields
+
+
+class StrictSchema(Schema):
+    """Request schemas refuse fields they do not know, so typos never pass silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String()
+    errors = fields.Dict(metadata={"description": "Validation errors by location and field"})
+
+
+class PageQuerySchema(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 200,
+                           metadata={"description": "Page size, 1 to 200"})
+    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
+
+
+class UtcDateTime(fields.DateTime):
+    """Always serialized with an explicit UTC offset, whatever the database returned."""
+
+    def _serialize(self, value, attr, obj, **kwargs):  # type: ignore[no-untyped-def]
+        from .paging import as_utc
+
+        return super()._serialize(as_utc(value) if value is not None else None, attr, obj, **kwargs)

@@ -1,0 +1,22 @@
+"""Web app factory of the leads service (``gunicorn 'leads.app:create_app()'``)."""
+
+from __future__ import annotations
+
+import os
+
+import authn
+from flask import Flask
+from httpapi import create_service_app
+
+from .api import blp
+from .wiring import LeadsContext, build
+
+
+def create_app(ctx: LeadsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
+    ctx = ctx or build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1")
+    app = create_service_app(
+        name="leads", title="CRM Leads", bus=ctx.bus, blueprints=[blp], verifier=verifier,
+        description="Sales leads: registration, ownership, conversion into customer accounts.",
+    )
+    app.extensions["leads"] = ctx
+    return app

@@ -1,0 +1,35 @@
+"""The service's composition root: database, bus, clock; reused by tests with other settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from eventbus import ServiceBus
+from servicedb import create_service_engine, database_url_from_env, upgrade
+
+from .handlers import SUBSCRIPTIONS
+from .models import Base
+
+SERVICE = "leads"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class LeadsContext:
+    bus: ServiceBus
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+def build(database_url: str | None = None, broker_url: str | None = None,
+          migrate: bool = True) -> LeadsContext:
+    engine = create_service_engine(database_url or database_url_from_env(SERVICE))
+    if migrate:
+        upgrade(engine, "leads")
+    bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
+                     subscriptions=SUBSCRIPTIONS, broker_url=broker_url)
+    return LeadsContext(bus=bus)
