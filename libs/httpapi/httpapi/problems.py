@@ -71,7 +71,8 @@ def _from_http_exception(error: HTTPException) -> Response:
 
 
 def install_problem_handlers(app: Flask) -> None:
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    if not app.config.get("MAX_CONTENT_LENGTH"):
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.register_error_handler(HTTPException, _from_http_exception)
 
