@@ -63,8 +63,10 @@ class ServiceBus:
         self.outbox, self.inbox = define_tables(metadata)
         self.session_factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self.subscriptions = subscriptions or {}
+        # EVENTS_QUEUE_PREFIX lets several deployments (or test runs) share one broker.
+        queue = f"{os.environ.get('EVENTS_QUEUE_PREFIX', 'crm')}.{service}"
         self.topology = consumer_topology_from_env(
-            queue=f"crm.{service}", bindings=tuple(sorted(self.subscriptions))
+            queue=queue, bindings=tuple(sorted(self.subscriptions))
         )
         self.broker_url = broker_url or broker_url_from_env()
         self._broker: Broker | None = None
@@ -73,7 +75,7 @@ class ServiceBus:
             batch_size=int(os.environ.get("OUTBOX_BATCH_SIZE", "100")),
         )
         self.consumer = EventConsumer(
-            f"crm.{service}", self.session_factory, self.inbox, self.subscriptions, self.topology
+            queue, self.session_factory, self.inbox, self.subscriptions, self.topology
         )
 
     @property
