@@ -1,7 +1,9 @@
 """Verify a request's credentials into a ``Principal``.
 
 Bearer tokens are RS256 JWTs checked against keys from a JWKS URL (an OIDC provider such as
-Keycloak, or the gateway's built-in issuer in embedded mode). Roles come from a ``roles``
+Keycloak, or the gateway's built-in issuer in embedded mode), against public keys known
+locally by ``kid`` (the gateway's own issuer, which must never fetch its own JWKS over HTTP),
+or both: a token naming a local ``kid`` never causes a fetch. Roles come from a ``roles``
 claim or Keycloak's ``realm_access.roles``. API keys are compared by SHA-256 digest, so the
 configuration never holds a usable key.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +62,16 @@ class Verifier:
         audience: str | None = "crm",
         api_keys: list[ApiKey] | None = None,
         leeway: int = 30,
+        signing_keys: Mapping[str, Any] | None = None,
     ) -> None:
-        if not jwks_url and not public_keys:
+        """``signing_keys`` maps ``kid`` to a public key checked locally before the JWKS URL;
+        ``public_keys[0]`` is used for any token when there is no JWKS URL (kid ignored)."""
+        if not jwks_url and not public_keys and not signing_keys:
             raise ValueError("a JWKS URL or a public key is required")
         self.jwks_url = jwks_url
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
         self._public_keys = public_keys or []
+        self._signing_keys = dict(signing_keys or {})
         self.issuer = issuer
         self.audience = audience
         self.api_keys = api_keys or []
@@ -89,7 +96,13 @@ class Verifier:
         raise AuthError("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key'")
 
     def _key_for(self, token: str) -> Any:
+        if self._signing_keys:
+            kid = jwt.get_unverified_header(token).get("kid")
+            if isinstance(kid, str) and kid in self._signing_keys:
+                return self._signing_keys[kid]
         if self._jwks is None:
+            if not self._public_keys:
+                raise AuthError("unknown signing key")
             return self._public_keys[0]
         try:
             return self._jwks.get_signing_key_from_jwt(token).key

@@ -1,0 +1,77 @@
+"""App factory of the gateway (``gunicorn 'gateway.app:create_app()'``): the composition root
+that tests reuse with their own ``GatewayConfig``."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from httpapi import install_problem_handlers
+
+from .auth import build_verifier, install_guard
+from .config import GatewayConfig
+from .docs import docs_blueprint
+from .health import health_blueprint
+from .issuer import TokenIssuer, issuer_blueprint
+from .openapi import OPENAPI_PATH, OpenApiAggregator, openapi_blueprint
+from .proxy import Proxy, make_client, proxy_blueprint
+from .ratelimit import RateLimiter
+from .requestctx import install_request_context
+
+log = logging.getLogger("gateway")
+
+
+@dataclass
+class GatewayRuntime:
+    """What the app holds open; ``close()`` releases pooled connections and threads."""
+
+    config: GatewayConfig
+    client: httpx.Client
+    executor: ThreadPoolExecutor
+    issuer: TokenIssuer | None
+    limiter: RateLimiter | None
+
+    def close(self) -> None:
+        self.client.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def create_app(config: GatewayConfig | None = None) -> Flask:
+    config = config or GatewayConfig.from_env()
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if config.proxy_hops:
+        n = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    issuer = TokenIssuer.from_config(config) if config.dev_issuer else None
+    verifier = build_verifier(config, issuer)
+    limiter = RateLimiter(config.rate_limit) if config.rate_limit else None
+    client = make_client(config)
+    # Fan-out for readiness probes and OpenAPI fetches: one task per upstream at a time.
+    executor = ThreadPoolExecutor(max_workers=max(4, 2 * len(config.upstreams)),
+                                  thread_name_prefix="gateway-fanout")
+    runtime = GatewayRuntime(config, client, executor, issuer, limiter)
+    app.extensions["gateway"] = runtime
+
+    # Order matters: the request id first, so the 413/401/429 answers carry it.
+    install_request_context(app)
+    install_problem_handlers(app)
+    install_guard(app, verifier, limiter)
+
+    app.register_blueprint(health_blueprint(client, config.upstreams, config.ready_timeout, executor))
+    app.register_blueprint(issuer_blueprint(issuer))
+    app.register_blueprint(openapi_blueprint(OpenApiAggregator(
+        client, config.upstreams, executor, timeout=config.openapi_timeout,
+        ttl=config.openapi_cache_seconds)))
+    app.register_blueprint(docs_blueprint(OPENAPI_PATH))
+    app.register_blueprint(proxy_blueprint(Proxy(config, client)))
+    log.info("gateway routes to %s; built-in issuer %s; external JWKS %s",
+             ", ".join(f"{k}={v}" for k, v in config.upstreams.items()),
+             "on" if issuer else "off", verifier.jwks_url or "none")
+    return app
