@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class StrictSchema(Schema):
@@ -23,7 +23,8 @@ class ProblemSchema(Schema):
 
 
 class PageQuerySchema(StrictSchema):
-    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 200,
+    # A Range, not a lambda: marshmallow 4 ignores a validator's False return value.
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200),
                            metadata={"description": "Page size, 1 to 200"})
     cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import jwt
-from authn import Verifier
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from authn import Verifier
 
 
 class TestIssuer:

@@ -1,0 +1,23 @@
+"""Web app factory of the accounts service (``gunicorn 'accounts.app:create_app()'``)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+import authn
+from httpapi import create_service_app
+
+from .api import blp
+from .wiring import AccountsContext, build
+
+
+def create_app(ctx: AccountsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
+    ctx = ctx or build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1")
+    app = create_service_app(
+        name="accounts", title="CRM Accounts", bus=ctx.bus, blueprints=[blp], verifier=verifier,
+        description="Customer accounts: opened from converted leads or directly, with an audit trail.",
+    )
+    app.extensions["accounts"] = ctx
+    return app

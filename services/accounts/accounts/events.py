@@ -1,0 +1,55 @@
+"""Contracts: the events accounts publishes and the fields it reads from others' events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields
+
+from .models import Account
+
+LEAD_CONVERTED = "leads.lead.converted.v1"
+ACCOUNT_OPENED = "accounts.account.opened.v1"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def opened_payload(account: Account, *, opened_by: str, source_lead_code: str | None = None,
+                   source_lead_name: str | None = None) -> dict[str, Any]:
+    """``accounts.account.opened.v1``: enough for consumers to keep a read model and to tell
+    people about it without asking accounts anything."""
+    return {
+        "account_id": account.id,
+        "code": account.code,
+        "name": account.name,
+        "company": account.company,
+        "phone": account.phone,
+        "email": account.email,
+        "owner_id": account.owner_id,
+        "owner_team": account.owner_team,
+        "source_lead_id": account.source_lead_id,
+        "source_lead_code": source_lead_code,
+        "source_lead_name": source_lead_name,
+        "opened_at": _iso(account.created_at),
+        "opened_by": opened_by,
+        "version": account.version,
+    }
+
+
+class LeadConvertedIn(Schema):
+    """What accounts reads of ``leads.lead.converted.v1``; other fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lead_id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    company = fields.String(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
+    email = fields.String(load_default=None, allow_none=True)
+    owner_id = fields.String(required=True)
+    owner_team = fields.String(load_default=None, allow_none=True)
+    converted_by = fields.String(required=True)

@@ -1,0 +1,58 @@
+"""Changes to customer records, each written with its audit row and its event in the caller's
+transaction — the one code path for the API and the event handlers alike."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from eventbus import Envelope
+from servicedb import next_code
+
+from . import domain
+from .events import ACCOUNT_OPENED, opened_payload
+from .models import Account, AccountAudit, CodeCounter
+
+Emit = Callable[[Session, str, dict[str, Any], str | None], Envelope]
+
+
+def snapshot(account: Account) -> dict[str, Any]:
+    return {f: getattr(account, f) for f in domain.AUDITED_FIELDS}
+
+
+def audit(session: Session, account: Account, *, at: datetime, actor: str, action: str,
+          reason: str, before: Mapping[str, Any]) -> AccountAudit:
+    """Add the audit row for ``account`` as it is now, compared with ``before``."""
+    row = AccountAudit(
+        id=str(uuid.uuid4()), account_id=account.id, at=at, actor=actor, action=action,
+        reason=reason,
+        changes=json.dumps(domain.changes(before, snapshot(account)), ensure_ascii=False),
+    )
+    session.add(row)
+    return row
+
+
+def open_account(session: Session, emit: Emit, *, at: datetime, actor: str, reason: str,
+                 name: str, company: str | None, phone: str | None, email: str | None,
+                 owner_id: str, owner_team: str | None, source_lead_id: str | None = None,
+                 source_lead_code: str | None = None,
+                 source_lead_name: str | None = None) -> Account:
+    """Open an active account, audit it and announce ``accounts.account.opened.v1``."""
+    account = Account(
+        id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "C"), name=name,
+        company=company, phone=phone, email=email, owner_id=owner_id, owner_team=owner_team,
+        source_lead_id=source_lead_id, status=domain.ACTIVE, created_at=at, updated_at=at,
+        version=1,
+    )
+    session.add(account)
+    session.flush()
+    audit(session, account, at=at, actor=actor, action=domain.OPENED, reason=reason, before={})
+    emit(session, ACCOUNT_OPENED, opened_payload(
+        account, opened_by=actor, source_lead_code=source_lead_code,
+        source_lead_name=source_lead_name), account.id)
+    return account

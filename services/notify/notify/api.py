@@ -1,0 +1,67 @@
+"""HTTP API of the notify service: parse, apply the rules, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from sqlalchemy import select, tuple_
+
+import authn
+from authn.flask import current_principal, require_roles
+from httpapi import Blueprint, Problem
+from httpapi.paging import decode_cursor, page
+
+from . import domain
+from .models import Notification
+from .schemas import NotificationListQuerySchema, NotificationPageSchema, NotificationSchema
+from .wiring import NotifyContext
+
+blp = Blueprint("notify", __name__, url_prefix="/api/v1/notify/notifications",
+                description="In-app notifications")
+ANYONE = authn.ROLES
+
+
+def _ctx() -> NotifyContext:
+    return current_app.extensions["notify"]
+
+
+@blp.route("")
+class Notifications(MethodView):
+    @blp.arguments(NotificationListQuerySchema, location="query")
+    @blp.response(200, NotificationPageSchema)
+    @require_roles(*ANYONE)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The caller's notifications, newest first, keyset-paginated."""
+        try:
+            recipient = domain.listing_recipient(current_principal(), query["recipient_id"])
+        except domain.NotAllowedError as exc:
+            raise Problem(403, "Forbidden", str(exc)) from exc
+        stmt = select(Notification).where(Notification.recipient_id == recipient)
+        if query["unread"] is not None:
+            read_at = Notification.read_at
+            stmt = stmt.where(read_at.is_(None) if query["unread"] else read_at.is_not(None))
+        if query["cursor"]:
+            created_at, note_id = decode_cursor(query["cursor"])
+            stmt = stmt.where(tuple_(Notification.created_at, Notification.id) < tuple_(created_at, note_id))
+        stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(query["limit"] + 1)
+        with _ctx().bus.session_factory() as session:
+            rows = list(session.scalars(stmt))
+        return page(rows, query["limit"], key=lambda n: (n.created_at, n.id))
+
+
+@blp.route("/<string:notification_id>/read")
+class MarkRead(MethodView):
+    @blp.response(200, NotificationSchema)
+    @require_roles(*ANYONE)
+    def post(self, notification_id: str) -> Notification:
+        """Mark one of the caller's notifications read (idempotent: the first time stays)."""
+        ctx = _ctx()
+        with ctx.bus.session_factory() as session, session.begin():
+            note = session.get(Notification, notification_id, with_for_update=True)
+            if note is None or not domain.can_mark_read(current_principal(), note.recipient_id):
+                raise Problem(404, "Not Found", f"no notification {notification_id}")
+            if note.read_at is None:
+                note.read_at = ctx.clock()
+        return note

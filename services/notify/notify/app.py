@@ -1,0 +1,23 @@
+"""Web app factory of the notify service (``gunicorn 'notify.app:create_app()'``)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+import authn
+from httpapi import create_service_app
+
+from .api import blp
+from .wiring import NotifyContext, build
+
+
+def create_app(ctx: NotifyContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
+    ctx = ctx or build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1")
+    app = create_service_app(
+        name="notify", title="CRM Notify", bus=ctx.bus, blueprints=[blp], verifier=verifier,
+        description="In-app notifications to staff, announced as events for outside systems.",
+    )
+    app.extensions["notify"] = ctx
+    return app

@@ -1,0 +1,38 @@
+"""The service's composition root: database, bus, clock; reused by tests with other settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from eventbus import ServiceBus
+from servicedb import create_service_engine, database_url_from_env, upgrade
+
+from .handlers import HandlerDeps, subscriptions
+from .models import Base
+
+SERVICE = "notify"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class NotifyContext:
+    bus: ServiceBus
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+def build(database_url: str | None = None, broker_url: str | None = None,
+          migrate: bool = True, clock: Callable[[], datetime] = utcnow) -> NotifyContext:
+    engine = create_service_engine(database_url or database_url_from_env(SERVICE))
+    if migrate:
+        upgrade(engine, "notify")
+    bus: ServiceBus
+    # Handlers emit through the bus they are subscribed on; the lambda reads ``bus`` at call time.
+    deps = HandlerDeps(clock=clock, emit=lambda *args: bus.emit(*args))
+    bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
+                     subscriptions=subscriptions(deps), broker_url=broker_url)
+    return NotifyContext(bus=bus, clock=clock)

@@ -1,0 +1,35 @@
+"""The service's composition root: database, bus, clock; reused by tests with other settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from eventbus import ServiceBus
+from servicedb import create_service_engine, database_url_from_env, upgrade
+
+from .handlers import HandlerDeps, subscriptions
+from .models import Base
+
+SERVICE = "support"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SupportContext:
+    bus: ServiceBus
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+def build(database_url: str | None = None, broker_url: str | None = None,
+          migrate: bool = True, clock: Callable[[], datetime] = utcnow) -> SupportContext:
+    engine = create_service_engine(database_url or database_url_from_env(SERVICE))
+    if migrate:
+        upgrade(engine, "support")
+    bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
+                     subscriptions=subscriptions(HandlerDeps(clock=clock)), broker_url=broker_url)
+    return SupportContext(bus=bus, clock=clock)

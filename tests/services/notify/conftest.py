@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+
+from notify.app import create_app
+from notify.models import Notification
+from notify.wiring import NotifyContext, build
+
+
+@pytest.fixture
+def notify_ctx(pg_url: str, isolated_bus: str) -> NotifyContext:
+    return build(pg_url, "memory://")
+
+
+@pytest.fixture
+def client(notify_ctx: NotifyContext, issuer) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return create_app(notify_ctx, verifier=issuer.verifier()).test_client()
+
+
+@pytest.fixture
+def notification(notify_ctx: NotifyContext) -> Callable[..., str]:
+    """Put a notification straight into the database; each one a second newer than the last."""
+    base = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    made: list[str] = []
+
+    def add(recipient_id: str, title: str = "Lead converted", read: bool = False) -> str:
+        at = base + timedelta(seconds=len(made))
+        note = Notification(
+            id=str(uuid.uuid4()), recipient_id=recipient_id, kind="lead_converted", title=title,
+            body=f"{title} for {recipient_id}", subject_type="account", subject_id=str(uuid.uuid4()),
+            source_event_id=str(uuid.uuid4()), created_at=at, read_at=at if read else None,
+        )
+        with notify_ctx.bus.session_factory() as s, s.begin():
+            s.add(note)
+        made.append(note.id)
+        return note.id
+
+    return add
