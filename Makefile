@@ -24,13 +24,13 @@ run: install
 
 ## Distributed mode: gunicorn web + worker per service, gateway; local RabbitMQ and PostgreSQL.
 up: install
-	deploy/local/up.sh
+	$(BIN)/python deploy/local/localctl.py up
 
-down:
-	deploy/local/down.sh
+down: install
+	$(BIN)/python deploy/local/localctl.py down
 
-status:
-	deploy/local/status.sh
+status: install
+	$(BIN)/python deploy/local/localctl.py status
 
 ## All tests. Integration tiers need CRM_TEST_DATABASE_URL / CRM_TEST_AMQP_URL (or Docker).
 test: install
