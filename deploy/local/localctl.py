@@ -1,7 +1,7 @@
 """Distributed mode on one machine: gunicorn web + worker per service and the gateway, as
 separate processes against the local RabbitMQ and PostgreSQL.
 
-    python deploy/local/localctl.py up|down|status
+    python deploy/local/localctl.py up|down|status|purge
 
 Processes are tracked by PID files under ``CRM_RUN_DIR`` (default ``var/local``) and logs go
 to ``<run dir>/log``. ``down`` stops only the processes ``up`` started (TERM, then KILL).
@@ -167,6 +167,47 @@ def down(s: dict[str, str]) -> int:
     return 0
 
 
+def isolated_environment(tag: str, port_base: int, pg_url: str, amqp_url: str,
+                         run_dir: str) -> dict[str, str]:
+    """Settings for a private copy of the system (tests, benchmarks): own databases, exchange,
+    queues, ports (``port_base`` .. ``port_base + 8``) and run directory."""
+    return {
+        "CRM_PG_URL": pg_url,
+        "EVENTS_BROKER_URL": amqp_url,
+        "CRM_DB_PREFIX": f"iso_{tag}_",
+        "EVENTS_EXCHANGE": f"iso.{tag}.events",
+        "EVENTS_QUEUE_PREFIX": f"iso.{tag}",
+        "CRM_PORT": str(port_base),
+        "CRM_SERVICE_PORT_BASE": str(port_base + 1),
+        "CRM_WORKER_PORT_BASE": str(port_base + 5),
+        "CRM_RUN_DIR": run_dir,
+        "CRM_UP_TIMEOUT": "90",
+    }
+
+
+def purge(s: dict[str, str]) -> None:
+    """Drop this copy's databases and broker objects (after ``down``)."""
+    import kombu
+
+    engine = create_engine(s["pg"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for service in SERVICES:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{s["db_prefix"]}{service}" WITH (FORCE)'))
+    engine.dispose()
+    exchange = os.environ.get("EVENTS_EXCHANGE", "crm.events")
+    prefix = os.environ.get("EVENTS_QUEUE_PREFIX", "crm")
+    delays = os.environ.get("EVENTS_RETRY_DELAYS", "1,5,30").split(",")
+    with kombu.Connection(s["amqp"], connect_timeout=5) as conn:
+        channel = conn.channel()
+        for service in SERVICES:
+            base = f"{prefix}.{service}"
+            retries = [f"{base}.retry.{round(float(d) * 1000)}ms" for d in delays if d.strip()]
+            for name in (base, f"{base}.parked", *retries):
+                channel.queue_delete(queue=name)
+        for name in (exchange, f"{exchange}.dlx"):
+            channel.exchange_delete(exchange=name)
+
+
 def status(s: dict[str, str]) -> int:
     for name, _, _ in process_table(s):
         pid = _read_pid(_pidfile(s, name))
@@ -184,8 +225,9 @@ def main() -> int:
         return down(s)
     if command == "status":
         return status(s)
-    if command == "clean":
+    if command == "purge":  # stop, then drop this copy's databases, queues and run dir
         down(s)
+        purge(s)
         shutil.rmtree(s["run_dir"], ignore_errors=True)
         return 0
     print(__doc__)

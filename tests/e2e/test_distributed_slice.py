@@ -13,53 +13,32 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testkit.broker import delete_topology
 from testkit.ports import free_port_block
 from testkit.slice import run_slice
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
 LOCALCTL = ROOT / "deploy" / "local" / "localctl.py"
+sys.path.insert(0, str(LOCALCTL.parent))
+from localctl import isolated_environment  # noqa: E402
 
 
 @pytest.fixture
 def system(pg_server: str, amqp_url: str, tmp_path: Path) -> Iterator[str]:
-    tag = uuid.uuid4().hex[:8]
     base = free_port_block(9)
-    env = {
-        **os.environ,
-        "CRM_PG_URL": pg_server,
-        "EVENTS_BROKER_URL": amqp_url,
-        "CRM_DB_PREFIX": f"e2e_{tag}_",
-        "EVENTS_EXCHANGE": f"e2e.{tag}.events",
-        "EVENTS_QUEUE_PREFIX": f"e2e.{tag}",
-        "CRM_PORT": str(base),
-        "CRM_SERVICE_PORT_BASE": str(base + 1),
-        "CRM_WORKER_PORT_BASE": str(base + 5),
-        "CRM_RUN_DIR": str(tmp_path / "run"),
-        "CRM_WEB_WORKERS": "1",
-        "CRM_UP_TIMEOUT": "90",
-    }
+    env = {**os.environ, **isolated_environment(uuid.uuid4().hex[:8], base, pg_server, amqp_url,
+                                                str(tmp_path / "run")), "CRM_WEB_WORKERS": "1"}
     up = subprocess.run([sys.executable, str(LOCALCTL), "up"], env=env, capture_output=True,
                         text=True, timeout=180)
     try:
         assert up.returncode == 0, up.stdout + up.stderr + _logs(tmp_path / "run" / "log")
         yield f"http://127.0.0.1:{base}"
     finally:
-        subprocess.run([sys.executable, str(LOCALCTL), "down"], env=env, timeout=60)
-        _drop(pg_server, f"e2e_{tag}_")
-        delete_topology(amqp_url, env["EVENTS_EXCHANGE"], env["EVENTS_QUEUE_PREFIX"])
+        subprocess.run([sys.executable, str(LOCALCTL), "purge"], env=env, timeout=120)
 
 
 def _logs(log_dir: Path) -> str:
     return "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(log_dir.glob("*.log")))
-
-
-def _drop(pg_server: str, prefix: str) -> None:
-    from testkit.servers import drop_database
-
-    for service in ("leads", "accounts", "support", "notify"):
-        drop_database(pg_server, f"{prefix}{service}")
 
 
 def test_slice_through_gateway_with_separate_processes(system: str) -> None:
