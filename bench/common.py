@@ -63,3 +63,80 @@ def _fmt(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+LOCALCTL = ROOT / "deploy" / "local" / "localctl.py"
+
+
+def free_port_block(count: int) -> int:
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65000:
+            continue
+        try:
+            socks = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
+class DistributedSystem:
+    """A private copy of the distributed system (own databases, queues and ports) for a
+    benchmark, started and purged with the same tool as `make up`."""
+
+    def __init__(self, web_workers: int = 2) -> None:
+        import sys
+        import tempfile
+
+        sys.path.insert(0, str(LOCALCTL.parent))
+        from localctl import isolated_environment
+
+        self.base = free_port_block(9)
+        self.run_dir = tempfile.mkdtemp(prefix="crm-bench-")
+        self.env = {**os.environ, **isolated_environment(uuid.uuid4().hex[:8], self.base, PG_URL,
+                                                         AMQP_URL, self.run_dir),
+                    "CRM_WEB_WORKERS": str(web_workers), "LOG_LEVEL": "WARNING",
+                    "GATEWAY_RATE_LIMIT": "off"}
+        self.gateway = f"http://127.0.0.1:{self.base}"
+
+    def service_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.base + 1 + index}"
+
+    def __enter__(self) -> DistributedSystem:
+        import subprocess
+        import sys
+
+        up = subprocess.run([sys.executable, str(LOCALCTL), "up"], env=self.env,
+                            capture_output=True, text=True, timeout=240)
+        if up.returncode != 0:
+            self.__exit__()
+            raise RuntimeError(f"system did not start:\n{up.stdout}\n{up.stderr}")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, str(LOCALCTL), "purge"], env=self.env, timeout=120,
+                       capture_output=True)
+
+    def token(self, username: str) -> str:
+        import httpx
+
+        resp = httpx.post(f"{self.gateway}/api/v1/auth/token",
+                          json={"username": username, "password": "crm-demo"}, timeout=10)
+        resp.raise_for_status()
+        return resp.json()["access_token"]

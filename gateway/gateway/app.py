@@ -8,18 +8,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
+import urllib3
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from httpapi import install_problem_handlers
 
-from .auth import build_verifier, install_guard
+from .auth import PUBLIC_API, build_verifier, install_guard
 from .config import GatewayConfig
 from .docs import docs_blueprint
+from .fastpath import FastPath
 from .health import health_blueprint
 from .issuer import TokenIssuer, issuer_blueprint
 from .openapi import OPENAPI_PATH, OpenApiAggregator, openapi_blueprint
-from .proxy import Proxy, make_client, proxy_blueprint
+from .proxy import Proxy, make_pool, proxy_blueprint
 from .ratelimit import RateLimiter
 from .requestctx import install_request_context
 
@@ -32,31 +34,39 @@ class GatewayRuntime:
 
     config: GatewayConfig
     client: httpx.Client
+    pool: urllib3.PoolManager
     executor: ThreadPoolExecutor
     issuer: TokenIssuer | None
     limiter: RateLimiter | None
 
     def close(self) -> None:
         self.client.close()
+        self.pool.clear()
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _fanout_client(config: GatewayConfig) -> httpx.Client:
+    """For readiness probes and OpenAPI fetches (not the proxied traffic). ``trust_env`` is off
+    so an HTTP_PROXY meant for the outside world never captures service-to-service calls."""
+    timeout = httpx.Timeout(config.upstream_timeout, connect=config.connect_timeout,
+                            pool=config.connect_timeout)
+    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
 
 
 def create_app(config: GatewayConfig | None = None) -> Flask:
     config = config or GatewayConfig.from_env()
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    if config.proxy_hops:
-        n = config.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     issuer = TokenIssuer.from_config(config) if config.dev_issuer else None
     verifier = build_verifier(config, issuer)
     limiter = RateLimiter(config.rate_limit) if config.rate_limit else None
-    client = make_client(config)
+    client = _fanout_client(config)
+    pool = make_pool(config)
     # Fan-out for readiness probes and OpenAPI fetches: one task per upstream at a time.
     executor = ThreadPoolExecutor(max_workers=max(4, 2 * len(config.upstreams)),
                                   thread_name_prefix="gateway-fanout")
-    runtime = GatewayRuntime(config, client, executor, issuer, limiter)
+    runtime = GatewayRuntime(config, client, pool, executor, issuer, limiter)
     app.extensions["gateway"] = runtime
 
     # Order matters: the request id first, so the 413/401/429 answers carry it.
@@ -70,7 +80,13 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
         client, config.upstreams, executor, timeout=config.openapi_timeout,
         ttl=config.openapi_cache_seconds)))
     app.register_blueprint(docs_blueprint(OPENAPI_PATH))
-    app.register_blueprint(proxy_blueprint(Proxy(config, client)))
+    proxy = Proxy(config, pool)
+    app.register_blueprint(proxy_blueprint(proxy))
+    app.wsgi_app = FastPath(  # type: ignore[method-assign]
+        app.wsgi_app, proxy, verifier, limiter, PUBLIC_API, app.config["MAX_CONTENT_LENGTH"])
+    if config.proxy_hops:  # outermost, so both paths see the client's real address
+        n = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     log.info("gateway routes to %s; built-in issuer %s; external JWKS %s",
              ", ".join(f"{k}={v}" for k, v in config.upstreams.items()),
              "on" if issuer else "off", verifier.jwks_url or "none")

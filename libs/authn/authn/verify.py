@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +79,7 @@ class Verifier:
         self.audience = audience
         self.api_keys = api_keys or []
         self.leeway = leeway
+        self._verified = _VerifiedTokens()
 
     @classmethod
     def from_env(cls) -> Verifier:
@@ -112,6 +116,14 @@ class Verifier:
             raise AuthError(f"unknown signing key: {exc}") from exc
 
     def verify_token(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        principal, expires = self._verify_token(token)
+        self._verified.put(token, principal, expires)
+        return principal
+
+    def _verify_token(self, token: str) -> tuple[Principal, float]:
         try:
             key = self._key_for(token)
             claims = jwt.decode(
@@ -130,7 +142,7 @@ class Verifier:
             roles=frozenset(str(r) for r in roles),
             team=claims.get("team"),
             name=claims.get("name"),
-        )
+        ), float(claims["exp"])
 
     def verify_api_key(self, key: str) -> Principal:
         digest = hash_api_key(key)
@@ -139,3 +151,34 @@ class Verifier:
                 return Principal(sub=f"apikey:{candidate.name}", username=candidate.name,
                                  roles=candidate.roles, kind="apikey")
         raise AuthError("unknown API key")
+
+
+class _VerifiedTokens:
+    """Tokens already verified, until they expire (at most ``TTL`` seconds, so a key removed
+    from the JWKS stops being honoured soon). An RS256 check costs far more than a request's
+    routing, and clients send the same token many times."""
+
+    TTL = 60.0
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        with self._lock:
+            item = self._items.get(token)
+            if item is None:
+                return None
+            if item[1] <= time.time():
+                del self._items[token]
+                return None
+            self._items.move_to_end(token)
+            return item[0]
+
+    def put(self, token: str, principal: Principal, expires: float) -> None:
+        with self._lock:
+            self._items[token] = (principal, min(expires, time.time() + self.TTL))
+            self._items.move_to_end(token)
+            while len(self._items) > self.SIZE:
+                self._items.popitem(last=False)

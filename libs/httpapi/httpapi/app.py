@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import flask_smorest
-from eventbus.envelope import TraceContext, reset_context, set_context
-from eventbus.runtime import ServiceBus
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import RAISE
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,6 +20,8 @@ from werkzeug.exceptions import HTTPException
 import authn
 from authn.flask import install as install_auth
 from authn.flask import require_roles
+from eventbus.envelope import TraceContext, reset_context, set_context
+from eventbus.runtime import ServiceBus
 
 from .problems import Problem, _from_http_exception, install_problem_handlers
 from .schemas import ProblemSchema
@@ -82,7 +82,7 @@ def _ops_blueprint(bus: ServiceBus) -> Blueprint:
         try:
             return {"queue": bus.topology.parking_queue,
                     "messages": [p.to_dict() for p in bus.list_parked(200)]}
-        except Exception as exc:  # noqa: BLE001 - broker down is an outage, not a bug
+        except Exception as exc:
             raise Problem(503, "Broker unavailable", str(exc)) from exc
 
     @ops.route("/parked/replay", methods=["POST"])
@@ -96,7 +96,7 @@ def _ops_blueprint(bus: ServiceBus) -> Blueprint:
                           errors={"json": {k: ["Unknown field."] for k in unknown}})
         try:
             count = bus.replay_parked(None if body.get("all") else str(body["id"]))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise Problem(503, "Broker unavailable", str(exc)) from exc
         if body.get("id") and count == 0:
             raise Problem(404, "Not Found", f"no parked message {body['id']}")

@@ -30,19 +30,29 @@ class Problem(HTTPException):
         self.extensions = extensions
 
 
-def problem_response(status: int, title: str, detail: str | None = None,
-                     type_: str | None = None, headers: dict[str, str] | None = None,
-                     **extensions: Any) -> Response:
+def problem_document(status: int, title: str, detail: str | None = None, type_: str | None = None,
+                     instance: str | None = None, request_id: str | None = None,
+                     **extensions: Any) -> dict[str, Any]:
+    """The RFC 9457 body, for callers outside a Flask request (the gateway's WSGI fast path)."""
     body: dict[str, Any] = {"type": type_ or "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    try:
-        body["instance"] = request.path
-        if getattr(g, "request_id", None):
-            body["request_id"] = g.request_id
-    except RuntimeError:  # outside a request
-        pass
+    if instance:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
     body.update(extensions)
+    return body
+
+
+def problem_response(status: int, title: str, detail: str | None = None,
+                     type_: str | None = None, headers: dict[str, str] | None = None,
+                     **extensions: Any) -> Response:
+    try:
+        instance, request_id = request.path, getattr(g, "request_id", None)
+    except RuntimeError:  # outside a request
+        instance = request_id = None
+    body = problem_document(status, title, detail, type_, instance, request_id, **extensions)
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for key, value in (headers or {}).items():
         resp.headers[key] = value
