@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from common import DistributedSystem, median, percentile, print_table
+from benchkit import DistributedSystem, median, percentile, print_table
 
 
 def _load(url: str, headers: dict[str, str], seconds: float, connections: int,
@@ -121,7 +121,7 @@ def main() -> None:
     rows[0].append("")
     rows[1].append(f"{loss:.1f} %")
     print_table(
-        f"Gateway overhead: GET one lead, {args.clients} client processes × "
+        f"Gateway overhead: GET one lead, {args.clients} client processes x "
         f"{args.connections} keep-alive connections, {args.seconds:.0f} s each",
         ("path", "req/s", "p50 ms", "p99 ms", "errors", "leads CPU ms/req", "gateway CPU ms/req",
          "loss"), rows)

@@ -15,7 +15,7 @@ import time
 
 import httpx
 
-from common import DistributedSystem, median, percentile, print_table
+from benchkit import DistributedSystem, median, percentile, print_table
 
 
 def main() -> None:

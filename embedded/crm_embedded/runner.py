@@ -16,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 log = logging.getLogger("crm_embedded")
 SERVICES = ("leads", "accounts", "support", "notify")
-DEMO_PASSWORD = "crm-demo"
+DEMO_PASSWORD = "crm-demo"  # noqa: S105 - the documented demo password, embedded mode only
 
 
 @dataclass

@@ -6,6 +6,7 @@ unexpected exception is logged with its trace and answered with a bare 500.
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -90,8 +91,19 @@ def install_problem_handlers(app: Flask) -> None:
     def _limit_body() -> None:
         # Refuse by the declared length before any parser reads (and misreports) the body.
         limit = app.config["MAX_CONTENT_LENGTH"]
-        if request.content_length is not None and request.content_length > limit:
-            raise RequestEntityTooLarge(f"the body may be at most {limit} bytes")
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise RequestEntityTooLarge(f"the body may be at most {limit} bytes")
+        elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # werkzeug would silently cut a chunked body at the limit; read it ourselves.
+            data = request.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise RequestEntityTooLarge(f"the body may be at most {limit} bytes")
+            request.environ["wsgi.input"] = io.BytesIO(data)
+            request.environ["CONTENT_LENGTH"] = str(len(data))
+            request.environ.pop("wsgi.input_terminated", None)
+            request.__dict__.pop("content_length", None)  # drop werkzeug's cached value
+            request.__dict__.pop("stream", None)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:  # never leak a trace to the client

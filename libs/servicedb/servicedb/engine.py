@@ -40,10 +40,29 @@ def create_service_engine(url: str, **kwargs: object) -> Engine:
 
 
 def database_url_from_env(service: str) -> str:
-    """``<SERVICE>_DATABASE_URL`` or ``DATABASE_URL``; else a SQLite file under ``var/``."""
-    return (os.environ.get(f"{service.upper()}_DATABASE_URL")
-            or os.environ.get("DATABASE_URL")
-            or f"sqlite:///{os.environ.get('CRM_DATA_DIR', 'var')}/{service}.db")
+    """``<SERVICE>_DATABASE_URL`` or ``DATABASE_URL``; else, only where ``CRM_DATA_DIR`` says
+    this is the embedded mode, a SQLite file there. A distributed process with no database
+    setting refuses to start rather than quietly writing to a local file."""
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    data_dir = os.environ.get("CRM_DATA_DIR")
+    if data_dir:
+        return f"sqlite:///{data_dir}/{service}.db"
+    raise RuntimeError(f"no database configured: set {service.upper()}_DATABASE_URL "
+                       "(or CRM_DATA_DIR for the embedded SQLite mode)")
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """An on/off setting: 1/true/yes/on or 0/false/no/off."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise RuntimeError(f"{name} must be 1/true/yes/on or 0/false/no/off, not {value!r}")
 
 
 def upgrade(engine: Engine, package: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 
 import authn
@@ -14,7 +12,7 @@ from .wiring import AccountsContext, build
 
 
 def create_app(ctx: AccountsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
-    ctx = ctx or build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1")
+    ctx = ctx or build()
     app = create_service_app(
         name="accounts", title="CRM Accounts", bus=ctx.bus, blueprints=[blp], verifier=verifier,
         description="Customer accounts: opened from converted leads or directly, with an audit trail.",

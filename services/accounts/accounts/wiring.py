@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from eventbus import ServiceBus
-from servicedb import create_service_engine, database_url_from_env, upgrade
+from servicedb import create_service_engine, database_url_from_env, env_flag, upgrade
 
 from .handlers import HandlerDeps, subscriptions
 from .models import Base
@@ -26,9 +26,9 @@ class AccountsContext:
 
 
 def build(database_url: str | None = None, broker_url: str | None = None,
-          migrate: bool = True, clock: Callable[[], datetime] = utcnow) -> AccountsContext:
+          migrate: bool | None = None, clock: Callable[[], datetime] = utcnow) -> AccountsContext:
     engine = create_service_engine(database_url or database_url_from_env(SERVICE))
-    if migrate:
+    if env_flag("MIGRATE_ON_START", True) if migrate is None else migrate:
         upgrade(engine, "accounts")
     bus: ServiceBus
     # Handlers emit through the bus they are subscribed on; the lambda reads ``bus`` at call time.

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import authn
-from authn.flask import current_principal, require_roles
 from flask import current_app
 from flask.views import MethodView
+from sqlalchemy import select, tuple_
+
+import authn
+from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
 from httpapi.paging import decode_cursor, page
 from servicedb import next_code
-from sqlalchemy import select, tuple_
 
 from . import domain
 from .events import LEAD_CONVERTED, LEAD_REGISTERED, converted_payload, lead_payload

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from flask import Flask
 
 import authn
-from flask import Flask
 from httpapi import create_service_app
 
 from .api import blp
@@ -13,7 +12,7 @@ from .wiring import LeadsContext, build
 
 
 def create_app(ctx: LeadsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
-    ctx = ctx or build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1")
+    ctx = ctx or build()
     app = create_service_app(
         name="leads", title="CRM Leads", bus=ctx.bus, blueprints=[blp], verifier=verifier,
         description="Sales leads: registration, ownership, conversion into customer accounts.",

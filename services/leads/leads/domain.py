@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
+
 from authn import Principal
 
 SOURCES = ("walk_in", "phone_call", "web_form", "trade_show", "referral", "event", "api_import")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventbus import Envelope, Subscription
 from sqlalchemy.orm import Session
+
+from eventbus import Envelope, Subscription
 
 from .events import ACCOUNT_OPENED, AccountOpenedIn
 from .models import Lead

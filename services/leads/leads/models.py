@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from eventbus.store import define_tables
-from servicedb import CodeCounterMixin, new_metadata
 from sqlalchemy import DateTime, Index, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from eventbus.store import define_tables
+from servicedb import CodeCounterMixin, new_metadata
 
 
 class Base(DeclarativeBase):

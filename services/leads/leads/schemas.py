@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
 from httpapi import PageQuerySchema, StrictSchema
 from httpapi.schemas import UtcDateTime
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from .domain import SOURCES, normalize_email, normalize_phone
 
@@ -21,7 +22,8 @@ class LeadCreateSchema(StrictSchema):
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     source = fields.String(required=True, validate=validate.OneOf(SOURCES))
     owner_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
-                             metadata={"description": "Managers/admins/integrations only; reps own what they register"})
+                             metadata={"description": "Managers, admins and integrations only; "
+                                                      "reps own what they register"})
     owner_team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
     @validates_schema

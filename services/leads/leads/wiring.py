@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from eventbus import ServiceBus
-from servicedb import create_service_engine, database_url_from_env, upgrade
+from servicedb import create_service_engine, database_url_from_env, env_flag, upgrade
 
 from .handlers import SUBSCRIPTIONS
 from .models import Base
@@ -26,9 +26,9 @@ class LeadsContext:
 
 
 def build(database_url: str | None = None, broker_url: str | None = None,
-          migrate: bool = True) -> LeadsContext:
+          migrate: bool | None = None) -> LeadsContext:
     engine = create_service_engine(database_url or database_url_from_env(SERVICE))
-    if migrate:
+    if env_flag("MIGRATE_ON_START", True) if migrate is None else migrate:
         upgrade(engine, "leads")
     bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
                      subscriptions=SUBSCRIPTIONS, broker_url=broker_url)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 
 import authn
@@ -14,7 +12,7 @@ from .wiring import NotifyContext, build
 
 
 def create_app(ctx: NotifyContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
-    ctx = ctx or build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1")
+    ctx = ctx or build()
     app = create_service_app(
         name="notify", title="CRM Notify", bus=ctx.bus, blueprints=[blp], verifier=verifier,
         description="In-app notifications to staff, announced as events for outside systems.",

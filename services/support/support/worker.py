@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from eventbus.worker import main as worker_main
@@ -11,7 +10,7 @@ from .wiring import build
 
 
 def main() -> None:
-    sys.exit(worker_main(lambda: build(migrate=os.environ.get("MIGRATE_ON_START", "1") == "1").bus))
+    sys.exit(worker_main(lambda: build().bus))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
-from servicedb import run_alembic_env
-
 from leads.models import Base
+from servicedb import run_alembic_env
 
 run_alembic_env(Base.metadata)
