@@ -68,6 +68,7 @@ def test_every_published_type_is_in_the_catalogue() -> None:
     from notify import events as notify
     from support import events as support
 
-    for published in (leads.LEAD_REGISTERED, leads.LEAD_CONVERTED, accounts.ACCOUNT_OPENED,
+    for published in (leads.LEAD_REGISTERED, leads.LEAD_CONVERTED, leads.VISIT_RECORDED,
+                      leads.LEAD_MERGED, leads.LEAD_UNMERGED, accounts.ACCOUNT_OPENED,
                       support.TICKET_OPENED, notify.NOTIFICATION_CREATED):
         assert f"`{published}`" in catalogue, published

@@ -99,8 +99,10 @@ def install_problem_handlers(app: Flask) -> None:
             data = request.environ["wsgi.input"].read(limit + 1)
             if len(data) > limit:
                 raise RequestEntityTooLarge(f"the body may be at most {limit} bytes")
+            # From here on it is an ordinary body of known length.
             request.environ["wsgi.input"] = io.BytesIO(data)
             request.environ["CONTENT_LENGTH"] = str(len(data))
+            request.environ.pop("HTTP_TRANSFER_ENCODING", None)
             request.environ.pop("wsgi.input_terminated", None)
             request.__dict__.pop("content_length", None)  # drop werkzeug's cached value
             request.__dict__.pop("stream", None)

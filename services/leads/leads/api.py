@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import current_app
@@ -13,12 +12,18 @@ import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
 from httpapi.paging import decode_cursor, page
-from servicedb import next_code
 
-from . import domain
-from .events import LEAD_CONVERTED, LEAD_REGISTERED, converted_payload, lead_payload
-from .models import CodeCounter, Lead
-from .schemas import ConvertSchema, LeadCreateSchema, LeadListQuerySchema, LeadPageSchema, LeadSchema
+from . import domain, intake
+from .events import LEAD_CONVERTED, converted_payload
+from .models import Lead
+from .schemas import (
+    ConvertSchema,
+    LeadCreateSchema,
+    LeadIntakeSchema,
+    LeadListQuerySchema,
+    LeadPageSchema,
+    LeadSchema,
+)
 from .wiring import LeadsContext
 
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Sales leads")
@@ -41,34 +46,36 @@ def _visible_lead(session: Any, lead_id: str, lock: bool = False) -> Lead:
     return lead
 
 
+def _fields(lead: Lead) -> dict[str, Any]:
+    """The lead's attributes the response schema shows, to combine with intake facts."""
+    return {name: getattr(lead, name) for name in LeadSchema._declared_fields}
+
+
 @blp.route("")
 class Leads(MethodView):
     @blp.arguments(LeadCreateSchema)
-    @blp.response(201, LeadSchema)
+    @blp.response(201, LeadIntakeSchema, description="A new lead, with what it resembles")
+    @blp.alt_response(200, schema=LeadIntakeSchema,
+                      description="A walk-in or call from an existing lead: a visit was recorded "
+                                  "on it (its details only if the caller may see it)")
     @require_roles(*SALES)
-    def post(self, body: dict[str, Any]) -> Lead:
-        """Register a lead. The caller owns it unless a manager/admin names an owner."""
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Register a lead. The caller owns it unless a manager/admin names an owner; a
+        referral goes to the referrer's owner. Matches (phone, e-mail, company + person)
+        are listed with their rule and score."""
         principal = current_principal()
-        owner_id = body["owner_id"] or principal.sub
-        owner_team = body["owner_team"] if body["owner_id"] else principal.team
-        if principal.is_manager and body["owner_id"] and owner_team is None:
-            owner_team = principal.team
-        if not domain.can_assign_owner(principal, owner_id, owner_team):
-            raise Problem(403, "Forbidden", "you may only register leads for yourself or your team")
         ctx = _ctx()
-        now = ctx.clock()
         with ctx.bus.session_factory() as session, session.begin():
-            lead = Lead(
-                id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "L"),
-                name=body["name"], company=body["company"], phone=body["phone"],
-                email=body["email"], source=body["source"], owner_id=owner_id,
-                owner_team=owner_team, status=domain.OPEN, registered_by=principal.sub,
-                created_at=now, updated_at=now, version=1,
-            )
-            session.add(lead)
-            session.flush()
-            ctx.bus.emit(session, LEAD_REGISTERED, lead_payload(lead), subject=lead.id)
-        return lead
+            outcome = intake.register(ctx, session, principal, body)
+            matches = [intake.match_view(m, outcome.dedupe, principal)
+                       for m in outcome.dedupe.matches]
+        lead = outcome.lead
+        if outcome.created:
+            return {**_fields(lead), "visit_recorded": False, "visit": None,
+                    "matches": matches}, 201
+        shown = (_fields(lead) if domain.can_view(principal, _access(lead))
+                 else {"id": lead.id, "code": lead.code, "owner_id": lead.owner_id})
+        return {**shown, "visit_recorded": True, "visit": outcome.visit, "matches": matches}, 200
 
     @blp.arguments(LeadListQuerySchema, location="query")
     @blp.response(200, LeadPageSchema)
@@ -76,7 +83,7 @@ class Leads(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Leads the caller may see, newest first, keyset-paginated."""
         principal = current_principal()
-        stmt = select(Lead)
+        stmt = select(Lead).where(Lead.merged_into.is_(None))  # tombstones stay out of lists
         if principal.is_admin or principal.kind == "apikey":
             pass
         elif principal.is_manager:
@@ -124,6 +131,7 @@ def _convert(lead_id: str) -> tuple[Lead, int]:
         if not domain.can_convert(principal, _access(lead)):
             raise Problem(403, "Forbidden", "you may not convert this lead")
         try:
+            domain.ensure_live(lead.merged_into)
             needed = domain.conversion_needed(lead.status)
         except domain.RuleViolation as exc:
             raise Problem(409, "Conflict", str(exc)) from exc

@@ -6,6 +6,7 @@ No Flask, no session, no clock: callers pass what the rules need.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import phonenumbers
 
@@ -72,3 +73,56 @@ def conversion_needed(status: str) -> bool:
     if status != OPEN:
         raise RuleViolation(f"a {status} lead cannot be converted")
     return True
+
+
+# --- intake and dedupe ----------------------------------------------------------------------
+
+VISIT_CHANNELS = ("walk_in", "phone_call")
+REFERRER_TYPES = ("lead", "account")
+PROTECTION_MONTHS = 2  # provisional: the protection module will own this rule
+
+
+def records_visit(source: str) -> bool:
+    """来人/来电 from someone already registered is a touch on their lead, not a new lead."""
+    return source in VISIT_CHANNELS
+
+
+def ensure_live(merged_into: str | None) -> None:
+    """A merged lead is a tombstone: nothing but unmerge acts on it."""
+    if merged_into is not None:
+        raise RuleViolation(f"the lead was merged into {merged_into}")
+
+
+def can_merge(principal: Principal, survivor: LeadAccess, duplicate: LeadAccess) -> bool:
+    """Managers and admins (within what they can see), or a rep who owns both leads."""
+    if principal.is_admin:
+        return True
+    if principal.is_manager:
+        return can_view(principal, survivor) and can_view(principal, duplicate)
+    return survivor.owner_id == principal.sub and duplicate.owner_id == principal.sub
+
+
+MERGE_FILLED = ("company", "phone", "email", "show_name")
+
+
+def merge_fill(survivor: dict[str, object], duplicate: dict[str, object]) -> dict[str, object]:
+    """Fields the survivor lacks and the duplicate has: merging never overwrites, only fills."""
+    return {f: duplicate[f] for f in MERGE_FILLED if not survivor.get(f) and duplicate.get(f)}
+
+
+def add_months(value: datetime, months: int) -> datetime:
+    """Same day ``months`` later, clamped to the month's end (Jan 31 + 1 → Feb 28/29)."""
+    month0 = value.month - 1 + months
+    year, month = value.year + month0 // 12, month0 % 12 + 1
+    for day in (value.day, 30, 29, 28):
+        try:
+            return value.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def provisional_protection_end(registered_at: datetime) -> datetime:
+    """Ownership protection ends 2 months after registration (建档), per the seeds; the
+    protection module (renewals, collisions) will replace this."""
+    return add_months(registered_at, PROTECTION_MONTHS)

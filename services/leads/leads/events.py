@@ -6,10 +6,13 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields
 
-from .models import Lead
+from .models import Lead, Merge, Visit
 
 LEAD_REGISTERED = "leads.lead.registered.v1"
 LEAD_CONVERTED = "leads.lead.converted.v1"
+VISIT_RECORDED = "leads.visit.recorded.v1"
+LEAD_MERGED = "leads.lead.merged.v1"
+LEAD_UNMERGED = "leads.lead.unmerged.v1"
 ACCOUNT_OPENED = "accounts.account.opened.v1"
 
 
@@ -29,6 +32,39 @@ def lead_payload(lead: Lead) -> dict[str, Any]:
         "owner_id": lead.owner_id,
         "owner_team": lead.owner_team,
         "registered_at": _iso(lead.created_at),
+        "channel": lead.source,
+        "show_name": lead.show_name,
+        "referrer_type": lead.referrer_type,
+        "referrer_id": lead.referrer_id,
+    }
+
+
+def visit_payload(visit: Visit, lead: Lead) -> dict[str, Any]:
+    return {
+        "visit_id": visit.id,
+        "lead_id": lead.id,
+        "code": lead.code,
+        "channel": visit.channel,
+        "at": _iso(visit.at),
+        "by": visit.by,
+        "note": visit.note,
+        "owner_id": lead.owner_id,
+        "owner_team": lead.owner_team,
+    }
+
+
+def merge_payload(merge: Merge, survivor: Lead, merged: Lead) -> dict[str, Any]:
+    return {
+        "merge_id": merge.id,
+        "survivor_id": survivor.id,
+        "survivor_code": survivor.code,
+        "merged_id": merged.id,
+        "merged_code": merged.code,
+        "reason": merge.reason,
+        "at": _iso(merge.undone_at or merge.at),
+        "by": merge.undone_by or merge.by,
+        "owner_id": survivor.owner_id,
+        "owner_team": survivor.owner_team,
     }
 
 
@@ -49,3 +85,9 @@ class AccountOpenedIn(Schema):
 
     account_id = fields.String(required=True)
     source_lead_id = fields.String(load_default=None, allow_none=True)
+    # For the account_companies read model (the authorized list and intake dedupe).
+    name = fields.String(load_default=None, allow_none=True)
+    company = fields.String(load_default=None, allow_none=True)
+    owner_id = fields.String(load_default=None, allow_none=True)
+    owner_team = fields.String(load_default=None, allow_none=True)
+    version = fields.Integer(load_default=1)

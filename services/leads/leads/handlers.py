@@ -9,11 +9,14 @@ from sqlalchemy.orm import Session
 from eventbus import Envelope, Subscription
 
 from .events import ACCOUNT_OPENED, AccountOpenedIn
-from .models import Lead
+from .matching import company_key
+from .models import AccountCompany, Lead
 
 
 def on_account_opened(session: Session, event: Envelope, data: dict[str, Any]) -> None:
-    """Record on a converted lead the account that accounts opened for it."""
+    """Keep the account's company for dedupe and the authorized list, and record on a
+    converted lead the account that accounts opened for it."""
+    _keep_account_company(session, data)
     if not data["source_lead_id"]:
         return  # an account opened directly, not from a lead
     lead = session.get(Lead, data["source_lead_id"], with_for_update=True)
@@ -21,6 +24,21 @@ def on_account_opened(session: Session, event: Envelope, data: dict[str, Any]) -
         return
     lead.account_id = data["account_id"]
     lead.version += 1
+
+
+def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
+    """Upsert by account id, keeping only a newer version (events may arrive out of order)."""
+    key = company_key(data["company"])
+    if key is None:
+        return  # a person's account: nothing company-shaped to match
+    row = session.get(AccountCompany, data["account_id"], with_for_update=True)
+    if row is None:
+        session.add(AccountCompany(account_id=data["account_id"], company_key=key,
+                                   name=data["company"][:200], owner_id=data["owner_id"],
+                                   owner_team=data["owner_team"], version=data["version"]))
+    elif data["version"] > row.version:
+        row.company_key, row.name = key, data["company"][:200]
+        row.owner_id, row.owner_team, row.version = data["owner_id"], data["owner_team"], data["version"]
 
 
 SUBSCRIPTIONS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, func
+from sqlalchemy import JSON, DateTime, Index, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
@@ -42,10 +42,74 @@ class Lead(Base):
     converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     converted_by: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(default=1)
+    # The company as dedupe matches it (matching.company_key); see ix_leads_company_key.
+    company_key: Mapped[str | None] = mapped_column(String(200))
+    show_name: Mapped[str | None] = mapped_column(String(200))
+    referrer_type: Mapped[str | None] = mapped_column(String(10))  # lead | account
+    referrer_id: Mapped[str | None] = mapped_column(String(36))
+    # Tombstone: set when this lead was merged into another; a merge row keeps the undo data.
+    merged_into: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         # Keyset pages (newest first) for a rep, a team and everyone.
         Index("ix_leads_owner_created", "owner_id", "created_at", "id"),
         Index("ix_leads_team_created", "owner_team", "created_at", "id"),
         Index("ix_leads_created", "created_at", "id"),
+        # Dedupe's sorted-neighbourhood range scans; on PostgreSQL the migration adds a
+        # pg_trgm GIN index (ix_leads_company_key_trgm) for the authorized-list search.
+        Index("ix_leads_company_key", "company_key"),
     )
+
+
+# E-mail dedupe compares case-insensitively (local parts are, in practice).
+Index("ix_leads_email_lower", func.lower(Lead.email))
+
+
+class Visit(Base):
+    """A walk-in or call by someone who already is a lead: a touch on it, not a new lead."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36))
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_visits_lead_at", "lead_id", "at"),)
+
+
+class Merge(Base):
+    """One merge of a duplicate into a survivor, with what it changed, so it can be undone."""
+
+    __tablename__ = "merges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    survivor_id: Mapped[str] = mapped_column(String(36))
+    merged_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(100))
+    snapshot: Mapped[dict] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_merges_merged", "merged_id", "at"),
+                      Index("ix_merges_survivor", "survivor_id", "at"))
+
+
+class AccountCompany(Base):
+    """Read model of accounts' companies (from accounts.account.opened.v1), so intake can tell
+    a rep that a company is already a customer without asking accounts."""
+
+    __tablename__ = "account_companies"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    company_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[str | None] = mapped_column(String(100))
+    owner_team: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (Index("ix_account_companies_company_key", "company_key"),)

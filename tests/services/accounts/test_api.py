@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from testkit.events import outbox_events
 
 pytestmark = pytest.mark.integration

@@ -6,6 +6,9 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+
+from accounts.models import Account, AccountAudit
+from accounts.wiring import AccountsContext
 from testkit.events import (
     envelope,
     outbox_events,
@@ -15,9 +18,6 @@ from testkit.events import (
     wait_parked,
     wait_settled,
 )
-
-from accounts.models import Account, AccountAudit
-from accounts.wiring import AccountsContext
 
 pytestmark = pytest.mark.integration
 CONVERTED = "leads.lead.converted.v1"

@@ -6,6 +6,9 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+
+from notify.models import Notification
+from notify.wiring import NotifyContext
 from testkit.events import (
     envelope,
     outbox_events,
@@ -14,9 +17,6 @@ from testkit.events import (
     wait_parked,
     wait_settled,
 )
-
-from notify.models import Notification
-from notify.wiring import NotifyContext
 
 pytestmark = pytest.mark.integration
 OPENED = "accounts.account.opened.v1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from testkit.events import outbox_events
 
 pytestmark = pytest.mark.integration

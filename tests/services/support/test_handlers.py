@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
-from testkit.events import envelope, publish, running_worker, wait_parked, wait_settled
 
 from support.models import KnownAccount
 from support.wiring import SupportContext
+from testkit.events import envelope, publish, running_worker, wait_parked, wait_settled
 
 pytestmark = pytest.mark.integration
 OPENED = "accounts.account.opened.v1"

@@ -1,0 +1,134 @@
+"""Intake use cases shared by single registration and bulk import: who owns the new lead,
+whether it is a visit on an existing one, and what it resembles.
+
+Runs inside the caller's transaction; every write and its event commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authn import Principal
+from httpapi import Problem
+from servicedb import next_code
+
+from . import dedupe, domain
+from .events import LEAD_REGISTERED, VISIT_RECORDED, lead_payload, visit_payload
+from .matching import EMAIL_EXACT, PHONE_EXACT, Match, Record, company_key
+from .models import AccountCompany, CodeCounter, Lead, Visit
+from .wiring import LeadsContext
+
+
+@dataclass
+class Outcome:
+    lead: Lead
+    created: bool
+    visit: Visit | None
+    dedupe: dedupe.DedupeResult
+
+
+def resolve_owner(session: Session, principal: Principal, body: dict[str, Any]) -> tuple[str, str | None]:
+    """The caller, a named owner (managers/admins), or for a referral the referrer's owner:
+    a customer brought by an old one belongs to its original receiver (原始接待者)."""
+    if body.get("source") == "referral":
+        return referrer_owner(session, body["referrer_type"], body["referrer_id"])
+    owner_id = body.get("owner_id") or principal.sub
+    owner_team = body.get("owner_team") if body.get("owner_id") else principal.team
+    if principal.is_manager and body.get("owner_id") and owner_team is None:
+        owner_team = principal.team
+    if not domain.can_assign_owner(principal, owner_id, owner_team):
+        raise Problem(403, "Forbidden", "you may only register leads for yourself or your team")
+    return owner_id, owner_team
+
+
+def referrer_owner(session: Session, referrer_type: str, referrer_id: str) -> tuple[str, str | None]:
+    if referrer_type == "lead":
+        lead = session.get(Lead, referrer_id)
+        while lead is not None and lead.merged_into is not None:  # follow tombstones
+            lead = session.get(Lead, lead.merged_into)
+        if lead is not None:
+            return lead.owner_id, lead.owner_team
+    else:
+        account = session.get(AccountCompany, referrer_id)
+        if account is not None and account.owner_id:
+            return account.owner_id, account.owner_team
+    raise Problem(422, "Unprocessable Content", "the referrer is not known",
+                  errors={"json": {"referrer_id": [f"No {referrer_type} {referrer_id}."]}})
+
+
+def visit_target(result: dedupe.DedupeResult) -> Lead | None:
+    """The lead a walk-in or call comes from: same phone first, then same e-mail; the
+    earliest registered if several share it."""
+    for rule in (PHONE_EXACT, EMAIL_EXACT):
+        leads = [result.leads[m.lead_id] for m in result.matches if m.rule == rule and m.kind == "lead"]
+        if leads:
+            return min(leads, key=lambda lead: (lead.created_at, lead.id))
+    return None
+
+
+def exact_duplicate(result: dedupe.DedupeResult) -> Lead | None:
+    return visit_target(result)
+
+
+def candidate(body: dict[str, Any]) -> Record:
+    return Record(id="", name=body.get("name"), company=body.get("company"),
+                  phone=body.get("phone"), email=body.get("email"))
+
+
+def record_visit(ctx: LeadsContext, session: Session, principal: Principal, lead: Lead,
+                 channel: str, note: str | None) -> Visit:
+    now = ctx.clock()
+    visit = Visit(id=str(uuid.uuid4()), lead_id=lead.id, channel=channel, at=now,
+                  by=principal.sub, note=note)
+    session.add(visit)
+    lead.updated_at = now
+    lead.version += 1
+    session.flush()
+    ctx.bus.emit(session, VISIT_RECORDED, visit_payload(visit, lead), subject=lead.id)
+    return visit
+
+
+def create_lead(ctx: LeadsContext, session: Session, principal: Principal, body: dict[str, Any],
+                owner: tuple[str, str | None]) -> Lead:
+    now = ctx.clock()
+    lead = Lead(
+        id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "L"),
+        name=body["name"], company=body.get("company"), company_key=company_key(body.get("company")),
+        phone=body.get("phone"), email=body.get("email"), source=body["source"],
+        show_name=body.get("show_name"), referrer_type=body.get("referrer_type"),
+        referrer_id=body.get("referrer_id"), owner_id=owner[0], owner_team=owner[1],
+        status=domain.OPEN, registered_by=principal.sub, created_at=now, updated_at=now, version=1,
+    )
+    session.add(lead)
+    session.flush()
+    ctx.bus.emit(session, LEAD_REGISTERED, lead_payload(lead), subject=lead.id)
+    return lead
+
+
+def register(ctx: LeadsContext, session: Session, principal: Principal, body: dict[str, Any]) -> Outcome:
+    """A new lead, or — for a walk-in or call from someone already registered — a visit."""
+    owner = resolve_owner(session, principal, body)
+    result = dedupe.check(session, candidate(body))
+    if domain.records_visit(body["source"]):
+        existing = visit_target(result)
+        if existing is not None:
+            visit = record_visit(ctx, session, principal, existing, body["source"], body.get("note"))
+            return Outcome(existing, False, visit, result)
+    return Outcome(create_lead(ctx, session, principal, body, owner), True, None, result)
+
+
+def match_view(match: Match, result: dedupe.DedupeResult, principal: Principal) -> dict[str, Any]:
+    """A match as the API shows it: which record, why, how sure — no contact details."""
+    if match.kind == "lead":
+        lead = result.leads[match.lead_id]
+        return {"kind": "lead", "id": lead.id, "code": lead.code, "owner_id": lead.owner_id,
+                "rule": match.rule, "score": match.score, "fields": list(match.fields),
+                "visible": domain.can_view(principal, domain.LeadAccess(lead.owner_id, lead.owner_team))}
+    account = result.accounts[match.lead_id]
+    return {"kind": "account", "id": account.account_id, "code": None, "owner_id": account.owner_id,
+            "rule": match.rule, "score": match.score, "fields": list(match.fields),
+            "visible": False}
