@@ -66,14 +66,14 @@ def env_flag(name: str, default: bool) -> bool:
 
 
 def upgrade(engine: Engine, package: str) -> None:
-    """Bring the schema to head. Replicas starting together serialize on an advisory lock."""
+    """Bring the schema to every head. Replicas starting together serialize on an advisory lock."""
     cfg = Config()
     cfg.set_main_option("script_location", f"{package}:migrations")
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": package})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")  # parallel branches of migrations are allowed
 
 
 def run_alembic_env(metadata: MetaData) -> None:
