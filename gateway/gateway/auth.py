@@ -7,6 +7,7 @@ caller may do, so a request that bypasses the gateway gets no more than one thro
 
 from __future__ import annotations
 
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -22,6 +23,10 @@ from .proxy import API_PREFIX
 from .ratelimit import RateLimiter
 
 PUBLIC_API = frozenset({("POST", TOKEN_PATH), ("GET", OPENAPI_PATH), ("HEAD", OPENAPI_PATH)})
+# Public by pattern: a web form posting a lead proves itself with the form's own X-Form-Key,
+# which only the leads service can check. Only this method and exact shape; the client's IP
+# rate limit still applies, and leads adds the per-form limit.
+WEB_FORM_SUBMISSION = re.compile(r"^/api/v1/leads/web-forms/[^/]{1,36}/submissions$")
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})
 
@@ -60,6 +65,12 @@ def build_verifier(config: GatewayConfig, issuer: TokenIssuer | None) -> Verifie
     )
 
 
+def is_public_api(method: str, path: str) -> bool:
+    """API requests that need no bearer token or API key at the gateway."""
+    return (method, path) in PUBLIC_API or (
+        method == "POST" and WEB_FORM_SUBMISSION.match(path) is not None)
+
+
 def _challenge(bearer_sent: bool) -> str:
     return 'Bearer realm="crm", error="invalid_token"' if bearer_sent else 'Bearer realm="crm"'
 
@@ -84,7 +95,7 @@ def install_guard(app: Flask, verifier: Verifier, limiter: RateLimiter | None) -
         if path in UNLIMITED_PATHS:
             return None
         client_key = f"ip:{request.remote_addr or 'unknown'}"
-        if not path.startswith(API_PREFIX) or (request.method, path) in PUBLIC_API:
+        if not path.startswith(API_PREFIX) or is_public_api(request.method, path):
             return limit(client_key)
         try:
             principal: Principal = verifier.verify_headers(request.headers)

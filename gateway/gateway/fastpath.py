@@ -18,6 +18,7 @@ from typing import Any
 from authn import AuthError, AuthUnavailable, Verifier
 from httpapi import PROBLEM_JSON, problem_document
 
+from .auth import WEB_FORM_SUBMISSION
 from .proxy import API_PREFIX, Proxy, UpstreamFailure, forwarded_headers, raw_path, resolve
 from .ratelimit import RateLimiter
 from .requestctx import new_traceparent, valid_request_id, valid_traceparent
@@ -58,6 +59,8 @@ class FastPath:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(API_PREFIX) or (method, path) in self.public:
             return None
+        if method == "POST" and WEB_FORM_SUBMISSION.match(path):
+            return None  # public (form key) and IP rate-limited: the Flask app's guard does it
         route = resolve(self.proxy.upstreams, raw_path(environ))
         length = environ.get("CONTENT_LENGTH") or ""
         chunked = "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower()

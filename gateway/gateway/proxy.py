@@ -29,8 +29,9 @@ log = logging.getLogger("gateway.proxy")
 API_PREFIX = "/api/v1/"
 OPS = "ops"
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# X-Form-Key: a public web form's own key, checked by leads (see auth.WEB_FORM_SUBMISSION).
 FORWARDED_REQUEST_HEADERS = ("Authorization", "X-API-Key", "Content-Type", "Accept", "If-Match",
-                             "If-None-Match", "Idempotency-Key")
+                             "If-None-Match", "Idempotency-Key", "X-Form-Key")
 RETURNED_RESPONSE_HEADERS = ("ETag", "Location", "Last-Modified", "Retry-After", "WWW-Authenticate",
                              "Allow", "Cache-Control", "Link", "Content-Disposition",
                              "Content-Language")

@@ -65,10 +65,23 @@ def test_every_published_type_is_in_the_catalogue() -> None:
     catalogue = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
     from accounts import events as accounts
     from leads import events as leads
+    from leads import events_ownership as leads_ownership
+    from leads import events_pipeline as leads_pipeline
     from notify import events as notify
     from support import events as support
 
     for published in (leads.LEAD_REGISTERED, leads.LEAD_CONVERTED, leads.VISIT_RECORDED,
                       leads.LEAD_MERGED, leads.LEAD_UNMERGED, accounts.ACCOUNT_OPENED,
-                      support.TICKET_OPENED, notify.NOTIFICATION_CREATED):
+                      support.TICKET_OPENED, notify.NOTIFICATION_CREATED, *leads_pipeline.PUBLISHED,
+                      *leads_ownership.PUBLISHED):
         assert f"`{published}`" in catalogue, published
+
+
+def test_every_cadence_kind_has_an_event_type() -> None:
+    """A new reminder kind in the rules must get a published type (the scheduler looks it up)."""
+    from leads import cadence
+    from leads.events_pipeline import PUBLISHED, REMINDER_TYPES
+
+    kinds = {v for k, v in vars(cadence).items() if k.isupper() and isinstance(v, str) and v != "trade_show"}
+    assert set(REMINDER_TYPES) == kinds
+    assert set(REMINDER_TYPES.values()) <= set(PUBLISHED)

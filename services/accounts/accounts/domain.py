@@ -14,7 +14,7 @@ import phonenumbers
 from authn import ADMIN, INTEGRATION, SUPPORT_AGENT, Principal
 
 ACTIVE = "active"
-OPENED, UPDATED = "opened", "updated"  # audit actions
+OPENED, UPDATED, LINKED = "opened", "updated", "linked"  # audit actions
 DIRECT_REASON = "opened directly"  # audit reason when the opener gives none
 DEFAULT_REGION = "CN"
 # Fields whose changes the audit trail records.
@@ -44,6 +44,10 @@ def account_name(person: str, company: str | None) -> str:
 
 def conversion_reason(lead_code: str) -> str:
     return f"converted from lead {lead_code}"
+
+
+def link_reason(lead_code: str) -> str:
+    return f"lead {lead_code} linked to existing account"
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

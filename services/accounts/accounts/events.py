@@ -6,10 +6,11 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields
 
-from .models import Account
+from .models import Account, LeadLink
 
 LEAD_CONVERTED = "leads.lead.converted.v1"
 ACCOUNT_OPENED = "accounts.account.opened.v1"
+ACCOUNT_LINKED = "accounts.account.linked.v1"
 
 
 def _iso(value: Any) -> str | None:
@@ -35,6 +36,27 @@ def opened_payload(account: Account, *, opened_by: str, source_lead_code: str | 
         "opened_at": _iso(account.created_at),
         "opened_by": opened_by,
         "version": account.version,
+    }
+
+
+def linked_payload(account: Account, link: LeadLink, *, source_lead_name: str | None,
+                   lead_owner_id: str) -> dict[str, Any]:
+    """``accounts.account.linked.v1``: a converted lead turned out to be an existing account.
+
+    ``owner_id`` is the account's owner (unchanged); ``lead_owner_id`` is who worked the lead,
+    so notify can tell them where their customer went.
+    """
+    return {
+        "account_id": account.id,
+        "code": account.code,
+        "name": account.name,
+        "source_lead_id": link.lead_id,
+        "source_lead_code": link.lead_code,
+        "source_lead_name": source_lead_name,
+        "owner_id": account.owner_id,
+        "lead_owner_id": lead_owner_id,
+        "linked_at": _iso(link.linked_at),
+        "linked_by": link.linked_by,
     }
 
 

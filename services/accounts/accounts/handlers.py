@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from eventbus import Envelope, Subscription
 
 from . import domain
+from .companies import company_key
 from .events import LEAD_CONVERTED, LeadConvertedIn
-from .models import Account
-from .records import Emit, open_account
+from .models import Account, LeadLink
+from .records import Emit, link_lead, open_account
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,21 @@ class HandlerDeps:
 
 def on_lead_converted(session: Session, event: Envelope, data: dict[str, Any], *,
                       deps: HandlerDeps) -> None:
-    """Open the customer account for a converted lead, once per lead.
+    """Open the customer account for a converted lead, once per lead — or, when an active
+    account already is the lead's company, link the lead to it instead of opening a twin.
 
-    The inbox already drops a redelivered event; the source_lead_id check (and its unique
-    index, if two events race) also makes a *different* event for the same lead a no-op.
+    The inbox already drops a redelivered event; the source_lead_id check and the lead_links
+    row (both unique per lead, if two events race) also make a *different* event for the same
+    lead a no-op.
     """
     existing = session.scalar(select(Account.id).where(Account.source_lead_id == data["lead_id"]))
-    if existing is not None:
+    if existing is not None or session.get(LeadLink, data["lead_id"]) is not None:
+        return
+    twin = _active_account_of_company(session, data["company"])
+    if twin is not None:
+        link_lead(session, deps.emit, twin, at=deps.clock(), actor=data["converted_by"],
+                  lead_id=data["lead_id"], lead_code=data["code"], lead_name=data["name"],
+                  lead_owner_id=data["owner_id"])
         return
     open_account(
         session, deps.emit, at=deps.clock(), actor=data["converted_by"],
@@ -46,6 +55,16 @@ def on_lead_converted(session: Session, event: Envelope, data: dict[str, Any], *
         owner_team=data["owner_team"], source_lead_id=data["lead_id"],
         source_lead_code=data["code"], source_lead_name=data["name"],
     )
+
+
+def _active_account_of_company(session: Session, company: str | None) -> Account | None:
+    """The oldest active account filed under the same normalized company, if any."""
+    key = company_key(company)
+    if key is None:
+        return None  # a person, not a company: nothing to link by
+    return session.scalar(
+        select(Account).where(Account.company_key == key, Account.status == domain.ACTIVE)
+        .order_by(Account.created_at, Account.id).limit(1).with_for_update())
 
 
 def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:

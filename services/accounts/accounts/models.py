@@ -36,6 +36,9 @@ class Account(Base):
     # Unique: the one account a lead became, whatever number of conversion events arrive.
     source_lead_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     status: Mapped[str] = mapped_column(String(20))
+    # The company as matched (companies.company_key): a conversion links to the active account
+    # that already is this company instead of opening a twin; see ix_accounts_company_key.
+    company_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(default=1)
@@ -45,6 +48,7 @@ class Account(Base):
         Index("ix_accounts_owner_created", "owner_id", "created_at", "id"),
         Index("ix_accounts_team_created", "owner_team", "created_at", "id"),
         Index("ix_accounts_created", "created_at", "id"),
+        Index("ix_accounts_company_key", "company_key", "status"),
     )
 
 
@@ -62,3 +66,20 @@ class AccountAudit(Base):
     changes: Mapped[str] = mapped_column(Text, default="{}")  # JSON: {field: {"from": a, "to": b}}
 
     __table_args__ = (Index("ix_account_audit_account_at", "account_id", "at", "id"),)
+
+
+class LeadLink(Base):
+    """A converted lead that was linked to an account that already existed (no twin opened).
+
+    Keyed by lead: one link per lead, whatever number of conversion events arrive.
+    """
+
+    __tablename__ = "lead_links"
+
+    lead_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    lead_code: Mapped[str] = mapped_column(String(20))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    linked_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_lead_links_account", "account_id"),)

@@ -15,8 +15,9 @@ from eventbus import Envelope
 from servicedb import next_code
 
 from . import domain
-from .events import ACCOUNT_OPENED, opened_payload
-from .models import Account, AccountAudit, CodeCounter
+from .companies import company_key
+from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, linked_payload, opened_payload
+from .models import Account, AccountAudit, CodeCounter, LeadLink
 
 Emit = Callable[[Session, str, dict[str, Any], str | None], Envelope]
 
@@ -46,8 +47,8 @@ def open_account(session: Session, emit: Emit, *, at: datetime, actor: str, reas
     account = Account(
         id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "C"), name=name,
         company=company, phone=phone, email=email, owner_id=owner_id, owner_team=owner_team,
-        source_lead_id=source_lead_id, status=domain.ACTIVE, created_at=at, updated_at=at,
-        version=1,
+        source_lead_id=source_lead_id, status=domain.ACTIVE, company_key=company_key(company),
+        created_at=at, updated_at=at, version=1,
     )
     session.add(account)
     session.flush()
@@ -56,3 +57,21 @@ def open_account(session: Session, emit: Emit, *, at: datetime, actor: str, reas
         account, opened_by=actor, source_lead_code=source_lead_code,
         source_lead_name=source_lead_name), account.id)
     return account
+
+
+def link_lead(session: Session, emit: Emit, account: Account, *, at: datetime, actor: str,
+              lead_id: str, lead_code: str, lead_name: str, lead_owner_id: str) -> LeadLink:
+    """Record that a converted lead is this existing account (no twin is opened), audit it on
+    the account and announce ``accounts.account.linked.v1``.
+
+    The account itself does not change (its owner stays; the audit row's changes are empty).
+    """
+    link = LeadLink(lead_id=lead_id, account_id=account.id, lead_code=lead_code, linked_at=at,
+                    linked_by=actor)
+    session.add(link)
+    session.flush()
+    audit(session, account, at=at, actor=actor, action=domain.LINKED,
+          reason=domain.link_reason(lead_code), before=snapshot(account))
+    emit(session, ACCOUNT_LINKED, linked_payload(
+        account, link, source_lead_name=lead_name, lead_owner_id=lead_owner_id), account.id)
+    return link

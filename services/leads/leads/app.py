@@ -5,9 +5,15 @@ from __future__ import annotations
 from flask import Flask
 
 import authn
+from authn.flask import allow_public
 from httpapi import create_service_app
 
 from .api import blp
+from .api_ownership import blp as ownership_blp
+from .api_pipeline import blp as pipeline_blp
+from .api_stats import blp as stats_blp
+from .api_webform import blp as webform_blp
+from .api_webform import is_public_submission
 from .intake_api import blp as intake_blp
 from .wiring import LeadsContext, build
 
@@ -15,9 +21,11 @@ from .wiring import LeadsContext, build
 def create_app(ctx: LeadsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
     ctx = ctx or build()
     app = create_service_app(
-        name="leads", title="CRM Leads", bus=ctx.bus, blueprints=[intake_blp, blp], verifier=verifier,
+        name="leads", title="CRM Leads", bus=ctx.bus, verifier=verifier,
+        blueprints=[intake_blp, blp, pipeline_blp, stats_blp, ownership_blp, webform_blp],
         description="Sales leads: intake by channel, explainable dedupe, merges, ownership, "
                     "conversion into customer accounts.",
     )
     app.extensions["leads"] = ctx
+    allow_public(app, is_public_submission)  # web-form submissions carry X-Form-Key, no token
     return app

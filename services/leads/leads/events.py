@@ -14,6 +14,7 @@ VISIT_RECORDED = "leads.visit.recorded.v1"
 LEAD_MERGED = "leads.lead.merged.v1"
 LEAD_UNMERGED = "leads.lead.unmerged.v1"
 ACCOUNT_OPENED = "accounts.account.opened.v1"
+ACCOUNT_LINKED = "accounts.account.linked.v1"
 
 
 def _iso(value: Any) -> str | None:
@@ -91,3 +92,14 @@ class AccountOpenedIn(Schema):
     owner_id = fields.String(load_default=None, allow_none=True)
     owner_team = fields.String(load_default=None, allow_none=True)
     version = fields.Integer(load_default=1)
+
+
+class AccountLinkedIn(Schema):
+    """What leads reads of ``accounts.account.linked.v1``: the account a converted lead was
+    linked to because its company already was a customer."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    account_id = fields.String(required=True)
+    source_lead_id = fields.String(required=True)

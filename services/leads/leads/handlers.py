@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from eventbus import Envelope, Subscription
 
-from .events import ACCOUNT_OPENED, AccountOpenedIn
+from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, AccountLinkedIn, AccountOpenedIn
 from .matching import company_key
 from .models import AccountCompany, Lead
 
@@ -19,10 +19,20 @@ def on_account_opened(session: Session, event: Envelope, data: dict[str, Any]) -
     _keep_account_company(session, data)
     if not data["source_lead_id"]:
         return  # an account opened directly, not from a lead
-    lead = session.get(Lead, data["source_lead_id"], with_for_update=True)
-    if lead is None or lead.account_id == data["account_id"]:
+    _link(session, data["source_lead_id"], data["account_id"])
+
+
+def on_account_linked(session: Session, event: Envelope, data: dict[str, Any]) -> None:
+    """A converted lead's company already was a customer: record that account on the lead,
+    exactly as when one is opened for it."""
+    _link(session, data["source_lead_id"], data["account_id"])
+
+
+def _link(session: Session, lead_id: str, account_id: str) -> None:
+    lead = session.get(Lead, lead_id, with_for_update=True)
+    if lead is None or lead.account_id == account_id:
         return
-    lead.account_id = data["account_id"]
+    lead.account_id = account_id
     lead.version += 1
 
 
@@ -43,4 +53,5 @@ def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
 
 SUBSCRIPTIONS = {
     ACCOUNT_OPENED: Subscription(on_account_opened, AccountOpenedIn().load),
+    ACCOUNT_LINKED: Subscription(on_account_linked, AccountLinkedIn().load),
 }

@@ -16,7 +16,7 @@ from authn import Principal
 from httpapi import Problem
 from servicedb import next_code
 
-from . import dedupe, domain
+from . import dedupe, domain, ownership
 from .events import LEAD_REGISTERED, VISIT_RECORDED, lead_payload, visit_payload
 from .matching import EMAIL_EXACT, PHONE_EXACT, Match, Record, company_key
 from .models import AccountCompany, CodeCounter, Lead, Visit
@@ -106,6 +106,7 @@ def create_lead(ctx: LeadsContext, session: Session, principal: Principal, body:
     session.add(lead)
     session.flush()
     ctx.bus.emit(session, LEAD_REGISTERED, lead_payload(lead), subject=lead.id)
+    ownership.record_assignment(ctx, session, principal, lead)  # history line + assigned event
     return lead
 
 

@@ -19,7 +19,7 @@ import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
 
-from . import dedupe, domain, intake
+from . import dedupe, domain, intake, ownership
 from .api import SALES, _access, _ctx
 from .events import LEAD_MERGED, LEAD_UNMERGED, merge_payload
 from .matching import Record, company_key, company_similar
@@ -306,12 +306,16 @@ class Authorized(MethodView):
             raise Problem(422, "Unprocessable Content", "the company name has no letters or digits",
                           errors={"query": {"company": ["Not a company name."]}})
         items: list[dict[str, Any]] = []
-        with _ctx().bus.session_factory() as session, session.begin():
-            for lead in dedupe.leads_by_company(session, key, query["limit"]):
+        ctx = _ctx()
+        with ctx.bus.session_factory() as session, session.begin():
+            leads = list(dedupe.leads_by_company(session, key, query["limit"]))
+            states = ownership.protection_states(session, leads, ctx.clock(),
+                                                 ownership.current_policy(session))
+            for lead in leads:
                 score = company_similar(key, lead.company, AUTHORIZED_THRESHOLD)
                 if score is not None:
                     items.append({"kind": "lead", "company": lead.company, "owner_id": lead.owner_id,
-                                  "protected_until": domain.provisional_protection_end(lead.created_at),
+                                  "protected_until": states[lead.id].protected_until,
                                   "score": score})
             for account in dedupe.account_candidates(session, key, query["limit"], search=True):
                 score = company_similar(key, account.name, AUTHORIZED_THRESHOLD)

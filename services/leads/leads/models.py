@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, String, Text, func
+from sqlalchemy import JSON, DateTime, Index, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
@@ -49,6 +49,22 @@ class Lead(Base):
     referrer_id: Mapped[str | None] = mapped_column(String(36))
     # Tombstone: set when this lead was merged into another; a merge row keeps the undo data.
     merged_into: Mapped[str | None] = mapped_column(String(36))
+    # Out-of-town customers keep protection with a phone visit (see leads.protection).
+    out_of_town: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Pipeline (migration 0004, leads.models_pipeline): the current stage (an active stage of the
+    # policy, or won / lost / terminated), checklist facts, A/B/C class with its follow-up plan.
+    stage: Mapped[str] = mapped_column(String(40), default="identify", server_default="identify")
+    stage_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checklist: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    tracking_class: Mapped[str | None] = mapped_column(String(10))
+    tracking_class_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_step: Mapped[str | None] = mapped_column(String(500))
+    next_follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lost_reason: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the cadence scheduler must look at the lead again; NULL = recompute on its next run
+    # (set to NULL by anything that may bring a reminder forward: owner, class, contacts).
+    cadence_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # Keyset pages (newest first) for a rep, a team and everyone.

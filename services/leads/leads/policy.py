@@ -297,6 +297,14 @@ def _stage_error(stages: object) -> str | None:
     return None
 
 
+def current_policy(session: Any) -> LeadPolicy:
+    """The stored organization policy (``leads.ownership.current_policy``), reachable from here
+    for callers that only know this module; imported lazily so the rules stay free of the database."""
+    from leads.ownership import current_policy as load
+
+    return load(session)
+
+
 def require_aware(moment: datetime, what: str = "datetime") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware")

@@ -265,6 +265,7 @@ class ConflictRule(enum.StrEnum):
     OLD_CUSTOMER_REFERRAL = "old_customer_referral"  # rule 10
     MANAGER_DECISION = "manager_decision"  # cross-over / uncovered cases
     CLAIM_AFTER_INACTIVITY = "claim_after_inactivity"  # §1.4C 3-month rule
+    REDISTRIBUTION = "redistribution"  # rule 12: a rep on long leave or leaving
 
 
 @dataclass(frozen=True)

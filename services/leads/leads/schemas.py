@@ -158,7 +158,7 @@ class LeadSchema(Schema):
     source = fields.String()
     owner_id = fields.String()
     owner_team = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "open | converted"})
+    status = fields.String(metadata={"description": "open | converted | lost | terminated"})
     account_id = fields.String(allow_none=True,
                                metadata={"description": "Set once accounts has opened the account"})
     registered_by = fields.String()
@@ -172,6 +172,17 @@ class LeadSchema(Schema):
     referrer_id = fields.String(allow_none=True)
     merged_into = fields.String(allow_none=True,
                                 metadata={"description": "Set when merged into that lead (a tombstone)"})
+    # Pipeline (leads.api_pipeline): stage, checklist facts, A/B/C class and follow-up plan.
+    stage = fields.String(metadata={"description": "An active stage of the policy, or won | lost | "
+                                                   "terminated"})
+    stage_entered_at = UtcDateTime(allow_none=True)
+    checklist = fields.Dict(keys=fields.String(), values=fields.Boolean(),
+                            metadata={"description": "Exit checklist facts recorded so far"})
+    tracking_class = fields.String(allow_none=True, metadata={"description": "A | B | C"})
+    next_step = fields.String(allow_none=True)
+    next_follow_up_at = UtcDateTime(allow_none=True)
+    lost_reason = fields.String(allow_none=True, metadata={"description": "Lost or termination reason"})
+    closed_at = UtcDateTime(allow_none=True)
 
 
 class VisitSchema(Schema):
@@ -237,8 +248,9 @@ class AuthorizedItemSchema(Schema):
     company = fields.String()
     owner_id = fields.String(allow_none=True)
     protected_until = UtcDateTime(allow_none=True,
-                                  metadata={"description": "registered_at + 2 months for a lead "
-                                                           "(provisional); null for an account"})
+                                  metadata={"description": "When the owner's protection ends (from "
+                                                           "registration or the last qualifying "
+                                                           "contact); null for an account"})
     score = fields.Float()
 
 
@@ -248,7 +260,8 @@ class AuthorizedListSchema(Schema):
 
 
 class LeadListQuerySchema(PageQuerySchema):
-    status = fields.String(load_default=None, validate=validate.OneOf(("open", "converted")))
+    status = fields.String(load_default=None,
+                           validate=validate.OneOf(("open", "converted", "lost", "terminated")))
     source = fields.String(load_default=None, validate=validate.OneOf(SOURCES))
     owner_id = fields.String(load_default=None)
 

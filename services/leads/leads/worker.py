@@ -1,16 +1,34 @@
-"""Worker entrypoint of the leads service: ``leads-worker [run|outbox|parked|replay|depths]``."""
+"""Worker entrypoint of the leads service: ``leads-worker [run|outbox|parked|replay|depths]``.
+
+``run`` (the default) runs the event bus worker (relay and consumer) and, next to it, the cadence
+scheduler every ``LEADS_CADENCE_INTERVAL`` seconds (default 60) with the context's clock; both stop
+on the same signal.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import threading
 
 from eventbus.worker import main as worker_main
+from eventbus.worker import run as worker_run
 
+from .cadence_scheduler import start_cadence_thread
 from .wiring import build
 
 
-def main() -> None:
-    sys.exit(worker_main(lambda: build().bus))
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args in ([], ["run"]):
+        logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        ctx = build()
+        stop = threading.Event()
+        start_cadence_thread(ctx.bus.session_factory, ctx.bus, ctx.clock, stop)
+        sys.exit(worker_run(ctx.bus, stop))
+    sys.exit(worker_main(lambda: build().bus, args))
 
 
 if __name__ == "__main__":

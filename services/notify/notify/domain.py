@@ -12,6 +12,7 @@ from typing import Any
 from authn import Principal
 
 LEAD_CONVERTED = "lead_converted"
+LEAD_LINKED = "lead_linked"
 ACCOUNT = "account"
 
 
@@ -45,6 +46,22 @@ def for_account_opened(account: Mapping[str, Any]) -> Draft | None:
         body=f"Lead {lead_name} ({lead_code}) became account {account['name']} ({account['code']})",
         subject_type=ACCOUNT,
         subject_id=account["account_id"],
+    )
+
+
+def for_account_linked(link: Mapping[str, Any]) -> Draft:
+    """The lead's owner hears that their converted lead joined an existing account (whose
+    owner may be someone else), so they know where the customer is now."""
+    lead_name = link.get("source_lead_name") or "?"
+    lead_code = link.get("source_lead_code") or link["source_lead_id"]
+    return Draft(
+        recipient_id=link["lead_owner_id"],
+        kind=LEAD_LINKED,
+        title="Lead linked to existing account",
+        body=f"Lead {lead_name} ({lead_code}) linked to existing account {link['name']} "
+             f"({link['code']})",
+        subject_type=ACCOUNT,
+        subject_id=link["account_id"],
     )
 
 

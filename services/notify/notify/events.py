@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, fields
 from .models import Notification
 
 ACCOUNT_OPENED = "accounts.account.opened.v1"
+ACCOUNT_LINKED = "accounts.account.linked.v1"
 NOTIFICATION_CREATED = "notify.notification.created.v1"
 
 
@@ -42,3 +43,18 @@ class AccountOpenedIn(Schema):
     source_lead_id = fields.String(load_default=None, allow_none=True)
     source_lead_code = fields.String(load_default=None, allow_none=True)
     source_lead_name = fields.String(load_default=None, allow_none=True)
+
+
+class AccountLinkedIn(Schema):
+    """What notify reads of ``accounts.account.linked.v1``; other fields are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    account_id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    source_lead_id = fields.String(required=True)
+    source_lead_code = fields.String(load_default=None, allow_none=True)
+    source_lead_name = fields.String(load_default=None, allow_none=True)
+    lead_owner_id = fields.String(required=True)

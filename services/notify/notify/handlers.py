@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from eventbus import Envelope, Subscription
 
 from . import domain
-from .events import ACCOUNT_OPENED, NOTIFICATION_CREATED, AccountOpenedIn, created_payload
+from .events import (
+    ACCOUNT_LINKED,
+    ACCOUNT_OPENED,
+    NOTIFICATION_CREATED,
+    AccountLinkedIn,
+    AccountOpenedIn,
+    created_payload,
+)
 from .models import Notification
 
 Emit = Callable[[Session, str, dict[str, Any], str | None], Envelope]
@@ -58,7 +65,14 @@ def on_account_opened(session: Session, event: Envelope, data: dict[str, Any], *
         notify(session, event, draft, deps)
 
 
+def on_account_linked(session: Session, event: Envelope, data: dict[str, Any], *,
+                      deps: HandlerDeps) -> None:
+    """Tell the lead's owner their converted lead was linked to an existing account."""
+    notify(session, event, domain.for_account_linked(data), deps)
+
+
 def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:
     return {
         ACCOUNT_OPENED: Subscription(partial(on_account_opened, deps=deps), AccountOpenedIn().load),
+        ACCOUNT_LINKED: Subscription(partial(on_account_linked, deps=deps), AccountLinkedIn().load),
     }

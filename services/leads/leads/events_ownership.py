@@ -1,0 +1,42 @@
+"""Contracts of the ownership events leads publishes (catalogue: docs/events.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import Lead
+from .models_ownership import OwnerChangeRow
+
+LEAD_ASSIGNED = "leads.lead.assigned.v1"
+LEAD_REASSIGNED = "leads.lead.reassigned.v1"
+
+
+def assigned_payload(lead: Lead, change: OwnerChangeRow) -> dict[str, Any]:
+    """The first owner of a lead (its registration, or the referrer's owner for a referral)."""
+    return {
+        "lead_id": lead.id,
+        "code": lead.code,
+        "owner_id": change.to_owner,
+        "owner_team": change.to_team,
+        "rule": change.rule,
+        "actor": change.actor,
+        "at": change.at.isoformat(),
+    }
+
+
+def reassigned_payload(lead: Lead, change: OwnerChangeRow) -> dict[str, Any]:
+    return {
+        "lead_id": lead.id,
+        "code": lead.code,
+        "from_owner": change.from_owner,
+        "from_team": change.from_team,
+        "to_owner": change.to_owner,
+        "to_team": change.to_team,
+        "rule": change.rule,
+        "reason": change.reason,
+        "actor": change.actor,
+        "at": change.at.isoformat(),
+    }
+
+
+PUBLISHED = (LEAD_ASSIGNED, LEAD_REASSIGNED)

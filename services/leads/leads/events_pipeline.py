@@ -1,0 +1,75 @@
+"""Contracts of the pipeline and follow-up events leads publishes (catalogue: docs/events.md).
+
+Every stage move, outcomes and re-opening included, is a ``stage_changed``; a loss is also a
+``lost``.
+
+Kind → type mapping of the cadence reminders (``leads.cadence`` kinds):
+- ``followup.due``: a nudge, the contact is due now — ``key_lead_stale`` (A lead not contacted for
+  a week) and ``trade_show_unanswered_escalation`` (1 week, the manager is told too);
+- ``followup.overdue``: a hard deadline of the rules has passed — ``first_contact_overdue``
+  (assigned lead not contacted within a week) and ``trade_show_unanswered_breach`` (2 weeks);
+- ``protection.expiring``: ``protection_expiring`` (7 days before the end);
+- ``protection.expired``: ``protection_expired`` and ``protection_claimable`` (3 months, to the
+  manager), told apart by ``kind``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from . import cadence
+from .models import Lead
+from .models_pipeline import LeadFollowUp
+
+LEAD_STAGE_CHANGED = "leads.lead.stage_changed.v1"
+LEAD_LOST = "leads.lead.lost.v1"
+FOLLOWUP_LOGGED = "leads.followup.logged.v1"
+FOLLOWUP_DUE = "leads.followup.due.v1"
+FOLLOWUP_OVERDUE = "leads.followup.overdue.v1"
+PROTECTION_EXPIRING = "leads.protection.expiring.v1"
+PROTECTION_EXPIRED = "leads.protection.expired.v1"
+
+PUBLISHED = (LEAD_STAGE_CHANGED, LEAD_LOST, FOLLOWUP_LOGGED, FOLLOWUP_DUE, FOLLOWUP_OVERDUE,
+             PROTECTION_EXPIRING, PROTECTION_EXPIRED)
+
+REMINDER_TYPES: dict[str, str] = {
+    cadence.KEY_LEAD_STALE: FOLLOWUP_DUE,
+    cadence.TRADE_SHOW_ESCALATION: FOLLOWUP_DUE,
+    cadence.FIRST_CONTACT_OVERDUE: FOLLOWUP_OVERDUE,
+    cadence.TRADE_SHOW_BREACH: FOLLOWUP_OVERDUE,
+    cadence.PROTECTION_EXPIRING: PROTECTION_EXPIRING,
+    cadence.PROTECTION_EXPIRED: PROTECTION_EXPIRED,
+    cadence.PROTECTION_CLAIMABLE: PROTECTION_EXPIRED,
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Always UTC, whatever zone the rules computed in (protection works in the org's timezone)."""
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _lead_ref(lead: Lead) -> dict[str, Any]:
+    return {"lead_id": lead.id, "code": lead.code, "owner_id": lead.owner_id, "owner_team": lead.owner_team}
+
+
+def stage_changed_payload(lead: Lead, from_stage: str, at: datetime, by: str) -> dict[str, Any]:
+    return {**_lead_ref(lead), "from_stage": from_stage, "to_stage": lead.stage, "status": lead.status,
+            "reason": lead.lost_reason, "at": _iso(at), "by": by}
+
+
+def lost_payload(lead: Lead, from_stage: str, at: datetime, by: str, note: str | None) -> dict[str, Any]:
+    """``leads.lead.lost.v1`` (sent with the stage change, for consumers that want only losses)."""
+    return {**_lead_ref(lead), "from_stage": from_stage, "reason": lead.lost_reason, "note": note,
+            "at": _iso(at), "by": by}
+
+
+def followup_payload(follow_up: LeadFollowUp, lead: Lead) -> dict[str, Any]:
+    return {**_lead_ref(lead), "follow_up_id": follow_up.id, "at": _iso(follow_up.at), "by": follow_up.by,
+            "channel": follow_up.channel, "summary": follow_up.summary, "outcome": follow_up.outcome,
+            "next_step": follow_up.next_step, "next_date": _iso(follow_up.next_date)}
+
+
+def reminder_payload(lead: Lead, reminder: cadence.Reminder) -> dict[str, Any]:
+    return {**_lead_ref(lead), "kind": reminder.kind, "due_at": _iso(reminder.due_at),
+            "escalate_to": reminder.escalate_to, "reminder_key": reminder.key}

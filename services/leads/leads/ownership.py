@@ -1,0 +1,211 @@
+"""Ownership use cases: the stored policy, protection from recorded contacts, owner changes.
+
+The rules live in ``policy``, ``protection`` and ``rotation``; this module only loads what they
+need and writes what they decide, inside the caller's transaction (state, history and event
+commit together).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from authn import Principal
+
+from .events_ownership import LEAD_ASSIGNED, LEAD_REASSIGNED, assigned_payload, reassigned_payload
+from .models import Lead
+from .models_ownership import LeadContact, LeadPolicyChange, LeadPolicyRow, OwnerChangeRow
+from .policy import LeadPolicy
+from .protection import Contact, ContactKind, OwnedLead, OwnerChange, ProtectionState, protection_state
+from .rotation import RotationState
+from .wiring import LeadsContext
+
+POLICY_ID = 1
+REGISTRATION, REFERRAL = "registration", "referral"
+
+
+# --- policy ----------------------------------------------------------------------------------
+
+def policy_row(session: Session, lock: bool = False) -> LeadPolicyRow:
+    """The stored policy row (created by migration 0003; recreated if someone deleted it)."""
+    row = session.get(LeadPolicyRow, POLICY_ID, with_for_update=lock)
+    if row is None:
+        row = LeadPolicyRow(id=POLICY_ID, data={}, version=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def policy_from_row(row: LeadPolicyRow | None) -> LeadPolicy:
+    """Fields this code no longer knows are dropped, so an old stored policy never breaks reads."""
+    if row is None or not row.data:
+        return LeadPolicy()
+    known = {f.name for f in dataclasses.fields(LeadPolicy) if f.init}
+    return LeadPolicy.from_dict({k: v for k, v in row.data.items() if k in known})
+
+
+def current_policy(session: Session) -> LeadPolicy:
+    """The organization's lead policy now: the documents' defaults with the admin's changes."""
+    return policy_from_row(session.get(LeadPolicyRow, POLICY_ID))
+
+
+def change_policy(session: Session, actor: str, at: datetime, changes: dict[str, Any],
+                  reason: str) -> tuple[LeadPolicyRow, LeadPolicyChange | None]:
+    """Apply ``changes`` (PolicyError names each bad field) and audit them; no-op if nothing differs."""
+    row = policy_row(session, lock=True)
+    old = policy_from_row(row)
+    new = old.with_changes(**changes)
+    diff = old.changes(new)
+    if not diff:
+        return row, None
+    row.data, row.version, row.updated_at, row.updated_by = new.to_dict(), row.version + 1, at, actor
+    audit = LeadPolicyChange(version=row.version, at=at, actor=actor, reason=reason,
+                             changes={k: list(v) for k, v in diff.items()})
+    session.add(audit)
+    session.flush()
+    return row, audit
+
+
+# --- protection ------------------------------------------------------------------------------
+
+def owner_since(session: Session, leads: Iterable[Lead]) -> dict[str, datetime]:
+    """When each lead's current owner got it: the last owner change, else its registration."""
+    leads = list(leads)
+    last = {lead_id: aware(at) for lead_id, at in session.execute(
+        select(OwnerChangeRow.lead_id, func.max(OwnerChangeRow.at))
+        .where(OwnerChangeRow.lead_id.in_([lead.id for lead in leads]))
+        .group_by(OwnerChangeRow.lead_id))} if leads else {}
+    return {lead.id: max(last.get(lead.id) or aware(lead.created_at), aware(lead.created_at))
+            for lead in leads}
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the service stores UTC, so naive means UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def contacts_of(session: Session, lead_ids: Iterable[str]) -> dict[str, list[LeadContact]]:
+    ids = list(lead_ids)
+    out: dict[str, list[LeadContact]] = {i: [] for i in ids}
+    if ids:
+        for c in session.scalars(select(LeadContact).where(LeadContact.lead_id.in_(ids))
+                                 .order_by(LeadContact.at, LeadContact.id)):
+            out[c.lead_id].append(c)
+    return out
+
+
+def _rule_inputs(rows: Iterable[LeadContact]) -> list[Contact]:
+    """Contacts as the rule module sees them. A phone visit counts only if the lead was out of
+    town when it was made (flag kept on the contact), so it is judged with out_of_town=True and
+    the other phone contacts are left out; face-to-face visits count either way."""
+    return [Contact(at=aware(c.at), kind=ContactKind(c.kind), by=c.by) for c in rows
+            if c.kind != ContactKind.PHONE or c.out_of_town]
+
+
+def state_of(owner: str, since: datetime, rows: Iterable[LeadContact], now: datetime,
+             policy: LeadPolicy) -> ProtectionState:
+    return protection_state(OwnedLead(owner=owner, registered_at=since, out_of_town=True),
+                            _rule_inputs(rows), now, policy)
+
+
+def protection_states(session: Session, leads: Iterable[Lead], now: datetime,
+                      policy: LeadPolicy) -> dict[str, ProtectionState]:
+    """Each lead's current owner's protection at ``now``, counted from when they got the lead
+    (a new owner starts a new protection period; the previous owner's contacts do not count)."""
+    leads = list(leads)
+    since = owner_since(session, leads)
+    contacts = contacts_of(session, since)
+    return {lead.id: state_of(lead.owner_id, since[lead.id], contacts[lead.id], now, policy)
+            for lead in leads}
+
+
+def rep_protected(session: Session, lead: Lead, rep: str, now: datetime, policy: LeadPolicy) -> bool:
+    """Whether ``rep``'s protection on the lead was valid when they last owned it (now for the
+    current owner, the moment they lost it otherwise): a conflict is judged at its time."""
+    history = list(session.scalars(select(OwnerChangeRow).where(OwnerChangeRow.lead_id == lead.id)
+                                   .order_by(OwnerChangeRow.at, OwnerChangeRow.id)))
+    intervals: list[tuple[datetime, datetime]] = []
+    for i, row in enumerate(history):
+        if row.to_owner == rep:
+            end = aware(history[i + 1].at) if i + 1 < len(history) else now
+            intervals.append((aware(row.at), end))
+    if not history and rep == lead.owner_id:
+        intervals.append((aware(lead.created_at), now))
+    if not intervals:
+        return False
+    start, end = intervals[-1]
+    return state_of(rep, start, contacts_of(session, [lead.id])[lead.id], end, policy).is_valid
+
+
+# --- owner changes -----------------------------------------------------------------------------
+
+def _cadence_changed(lead: Lead) -> None:
+    """Owner and contacts move reminders: let the cadence scheduler recompute this lead."""
+    if hasattr(lead, "cadence_due_at"):
+        lead.cadence_due_at = None
+
+
+def record_assignment(ctx: LeadsContext, session: Session, principal: Principal,
+                      lead: Lead) -> OwnerChangeRow:
+    """The first line of a new lead's history (who registered it, by which rule). A lead that
+    goes to someone other than its registrant (a manager's or integration's pick, a referral)
+    also gets the assigned event; a rep's own registration is already told by registered.v1."""
+    rule = REFERRAL if lead.source == "referral" else REGISTRATION
+    why = ("a customer brought by an old customer belongs to the original receiver"
+           if rule == REFERRAL else "whoever registered first owns the lead")
+    row = OwnerChangeRow(lead_id=lead.id, at=lead.created_at, from_owner=None, from_team=None,
+                         to_owner=lead.owner_id, to_team=lead.owner_team, actor=principal.sub,
+                         rule=rule, reason=why)
+    session.add(row)
+    session.flush()
+    if lead.owner_id != principal.sub:
+        ctx.bus.emit(session, LEAD_ASSIGNED, assigned_payload(lead, row), subject=lead.id)
+    return row
+
+
+def apply_owner_change(ctx: LeadsContext, session: Session, lead: Lead, change: OwnerChange,
+                       to_team: str | None) -> OwnerChangeRow:
+    """Move the (locked) lead to its new owner, with a history line and the reassigned event."""
+    row = OwnerChangeRow(lead_id=lead.id, at=change.at, from_owner=lead.owner_id,
+                         from_team=lead.owner_team, to_owner=change.to_owner, to_team=to_team,
+                         actor=change.actor, rule=change.rule, reason=change.reason)
+    session.add(row)
+    lead.owner_id, lead.owner_team = change.to_owner, to_team
+    lead.updated_at = change.at
+    lead.version += 1
+    _cadence_changed(lead)
+    session.flush()
+    ctx.bus.emit(session, LEAD_REASSIGNED, reassigned_payload(lead, row), subject=lead.id)
+    return row
+
+
+def history(session: Session, lead_id: str) -> list[OwnerChangeRow]:
+    return list(session.scalars(select(OwnerChangeRow).where(OwnerChangeRow.lead_id == lead_id)
+                                .order_by(OwnerChangeRow.at, OwnerChangeRow.id)))
+
+
+def touched(lead: Lead) -> None:
+    """A recorded contact: the lead changed, and its reminders may move."""
+    lead.version += 1
+    _cadence_changed(lead)
+
+
+# --- rotation state (JSON) ---------------------------------------------------------------------
+
+def rotation_to_json(state: RotationState) -> dict[str, Any]:
+    return {"order": list(state.order), "position": state.position, "away": sorted(state.away),
+            "makeup": dict(state.makeup), "turns": dict(state.turns)}
+
+
+def rotation_from_json(team: str, day: date, data: dict[str, Any]) -> RotationState:
+    order = tuple(data["order"])
+    makeup, turns = data.get("makeup", {}), data.get("turns", {})
+    return RotationState(team=team, day=day, order=order, position=data.get("position", 0),
+                         away=frozenset(data.get("away", ())),
+                         makeup=tuple((r, makeup[r]) for r in order if makeup.get(r)),
+                         turns=tuple((r, turns[r]) for r in order if turns.get(r)))

@@ -1,0 +1,35 @@
+"""leads consuming ``accounts.account.linked.v1``: the converted lead records its account."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from leads.models import Lead
+from leads.wiring import LeadsContext
+from testkit.events import envelope, publish, running_worker, wait_settled
+
+pytestmark = pytest.mark.integration
+LINKED = "accounts.account.linked.v1"
+LEAD = {"name": "Wang Wu", "company": "Bamboo Ltd", "phone": "13800138000", "source": "walk_in"}
+
+
+def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: LeadsContext):  # type: ignore[no-untyped-def]
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=rep1).json["id"]
+    assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
+    account_id = str(uuid.uuid4())
+    data = {"account_id": account_id, "code": "C-000042", "name": "Bamboo Ltd",
+            "source_lead_id": lead_id, "source_lead_code": "L-000001", "source_lead_name": "Wang Wu",
+            "owner_id": "rep2", "lead_owner_id": "rep1", "linked_at": "2026-11-23T09:30:01+00:00",
+            "linked_by": "rep1"}
+    env = envelope(LINKED, data, subject=account_id, source="crm/accounts")
+    with running_worker(leads_ctx.bus) as bus:
+        publish(bus, env)
+        publish(bus, env)
+        wait_settled(bus, "duplicate")
+        assert wait_settled(bus, "handled") == 1
+    with leads_ctx.bus.session_factory() as s:
+        lead = s.get(Lead, lead_id)
+    assert lead.account_id == account_id and lead.version == 3  # registered, converted, linked
+    assert client.get(f"/api/v1/leads/{lead_id}", headers=rep1).json["account_id"] == account_id
