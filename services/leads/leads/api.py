@@ -13,7 +13,7 @@ from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
 from httpapi.paging import decode_cursor, page
 
-from . import domain, intake, pipeline_service
+from . import domain, intake, ownership, pipeline_service
 from .events import LEAD_CONVERTED, converted_payload
 from .models import Lead
 from .schemas import (
@@ -143,6 +143,7 @@ def _convert(lead_id: str) -> tuple[Lead, int]:
         lead.converted_by = principal.sub
         lead.updated_at = now
         lead.version += 1
-        ctx.bus.emit(session, LEAD_CONVERTED, converted_payload(lead), subject=lead.id)
+        split = ownership.latest_split(session, lead.id)["shares"]
+        ctx.bus.emit(session, LEAD_CONVERTED, converted_payload(lead, split), subject=lead.id)
         pipeline_service.mark_won(session, ctx.bus, lead, now, principal.sub)
     return lead, 202

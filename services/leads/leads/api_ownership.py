@@ -320,20 +320,6 @@ def _situation(session: Any, lead: Lead, body: dict[str, Any], now: Any,
     return protection.SoleCredit(body["rep"])
 
 
-def _latest_split(session: Any, lead_id: str) -> dict[str, Any]:
-    rows = list(session.scalars(select(LeadSplit).where(LeadSplit.lead_id == lead_id)
-                                .order_by(LeadSplit.at.desc(), LeadSplit.id.desc())))
-    if not rows:
-        return {"split_id": None, "situation": None, "at": None, "by": None, "reason": None,
-                "shares": []}
-    latest = [r for r in rows if r.split_id == rows[0].split_id]
-    latest.sort(key=lambda r: r.id)
-    first = latest[0]
-    return {"split_id": first.split_id, "situation": first.situation, "at": first.at,
-            "by": first.by, "reason": first.reason,
-            "shares": [{"rep": r.rep, "percent": r.percent} for r in latest]}
-
-
 @blp.route("/<string:lead_id>/split")
 class Split(MethodView):
     @blp.arguments(SplitCreateSchema)
@@ -359,7 +345,7 @@ class Split(MethodView):
         """The lead's current split (no shares if none was recorded)."""
         with _ctx().bus.session_factory() as session:
             _visible_lead(session, lead_id)
-            return _latest_split(session, lead_id)
+            return ownership.latest_split(session, lead_id)
 
 
 # --- reception rotation ------------------------------------------------------------------------

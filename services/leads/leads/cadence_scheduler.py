@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventbus import ServiceBus
@@ -79,7 +80,8 @@ def run_cadence(session_factory: sessionmaker[Session], bus: ServiceBus, now: da
 
 def _claim(session: Session, lead: Lead, reminder: cadence.Reminder, now: datetime) -> bool:
     """Insert the reminder's row; False when it was sent before (the unique key says so)."""
-    stmt = pg_insert(LeadReminderSent).values(
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    stmt = insert(LeadReminderSent).values(
         key=reminder.key, lead_id=lead.id, kind=reminder.kind, due_at=reminder.due_at, sent_at=now,
         event_type=REMINDER_TYPES[reminder.kind],
     ).on_conflict_do_nothing(index_elements=["key"]).returning(LeadReminderSent.key)

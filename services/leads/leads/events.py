@@ -69,12 +69,15 @@ def merge_payload(merge: Merge, survivor: Lead, merged: Lead) -> dict[str, Any]:
     }
 
 
-def converted_payload(lead: Lead) -> dict[str, Any]:
+def converted_payload(lead: Lead, split: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``split``: the deal's credit shares; without a recorded split the owner has it all."""
+    shares = split or [{"rep": lead.owner_id, "percent": "100.00"}]
     return {
         **lead_payload(lead),
         "converted_at": _iso(lead.converted_at),
         "converted_by": lead.converted_by,
         "contacts": [{"name": lead.name, "phone": lead.phone, "email": lead.email}],
+        "split": [{"rep": s["rep"], "percent": str(s["percent"])} for s in shares],
     }
 
 

@@ -19,7 +19,7 @@ from authn import Principal
 
 from .events_ownership import LEAD_ASSIGNED, LEAD_REASSIGNED, assigned_payload, reassigned_payload
 from .models import Lead
-from .models_ownership import LeadContact, LeadPolicyChange, LeadPolicyRow, OwnerChangeRow
+from .models_ownership import LeadContact, LeadPolicyChange, LeadPolicyRow, LeadSplit, OwnerChangeRow
 from .policy import LeadPolicy
 from .protection import Contact, ContactKind, OwnedLead, OwnerChange, ProtectionState, protection_state
 from .rotation import RotationState
@@ -209,3 +209,18 @@ def rotation_from_json(team: str, day: date, data: dict[str, Any]) -> RotationSt
                          away=frozenset(data.get("away", ())),
                          makeup=tuple((r, makeup[r]) for r in order if makeup.get(r)),
                          turns=tuple((r, turns[r]) for r in order if turns.get(r)))
+
+
+def latest_split(session: Session, lead_id: str) -> dict[str, Any]:
+    """The lead's current commission split (the latest recorded; earlier ones stay stored)."""
+    rows = list(session.scalars(select(LeadSplit).where(LeadSplit.lead_id == lead_id)
+                                .order_by(LeadSplit.at.desc(), LeadSplit.id.desc())))
+    if not rows:
+        return {"split_id": None, "situation": None, "at": None, "by": None, "reason": None,
+                "shares": []}
+    latest = [r for r in rows if r.split_id == rows[0].split_id]
+    latest.sort(key=lambda r: r.id)
+    first = latest[0]
+    return {"split_id": first.split_id, "situation": first.situation, "at": first.at,
+            "by": first.by, "reason": first.reason,
+            "shares": [{"rep": r.rep, "percent": r.percent} for r in latest]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,3 +34,10 @@ def build(database_url: str | None = None, broker_url: str | None = None,
     bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
                      subscriptions=SUBSCRIPTIONS, broker_url=broker_url)
     return LeadsContext(bus=bus)
+
+
+def start_background(ctx: LeadsContext, stop: threading.Event) -> list[threading.Thread]:
+    """What the leads worker runs besides the event bus: the follow-up cadence scheduler."""
+    from .cadence_scheduler import start_cadence_thread
+
+    return [start_cadence_thread(ctx.bus.session_factory, ctx.bus, ctx.clock, stop)]

@@ -15,8 +15,7 @@ import threading
 from eventbus.worker import main as worker_main
 from eventbus.worker import run as worker_run
 
-from .cadence_scheduler import start_cadence_thread
-from .wiring import build
+from .wiring import build, start_background
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
         ctx = build()
         stop = threading.Event()
-        start_cadence_thread(ctx.bus.session_factory, ctx.bus, ctx.clock, stop)
+        start_background(ctx, stop)
         sys.exit(worker_run(ctx.bus, stop))
     sys.exit(worker_main(lambda: build().bus, args))
 

@@ -100,6 +100,7 @@ def test_convert_is_idempotent_and_emits_once(client, rep1, leads_ctx):  # type:
         env = json.loads(s.execute(select(OUTBOX.c.envelope).where(
             OUTBOX.c.event_type == "leads.lead.converted.v1")).scalar_one())
     assert env["subject"] == lead_id and env["data"]["owner_id"] == "rep1"
+    assert env["data"]["split"] == [{"rep": "rep1", "percent": "100.00"}]  # no split recorded
 
 
 def test_oversized_body_is_413(client, rep1):  # type: ignore[no-untyped-def]

@@ -317,3 +317,27 @@ def test_redistribution_is_reproducible_logged_and_evented(client, manager, rep1
         "from_rep": "rep4", "to_reps": ["rep1", "rep2", "rep5"], "method": "even"}).json
     counts = {r: sum(a["to_owner"] == r for a in even["assignments"]) for r in ("rep1", "rep2", "rep5")}
     assert sorted(counts.values()) == [1, 1, 1] and even["seed"]
+
+
+def test_conversion_event_carries_the_recorded_split(client, rep1, manager, leads_ctx):  # type: ignore[no-untyped-def]
+    """The converted event tells accounts (and outside systems) who gets the deal's credit."""
+    import json
+
+    from sqlalchemy import select
+
+    from leads.models import OUTBOX
+
+    lead_id = client.post("/api/v1/leads", headers=rep1, json={
+        "name": "Split Co", "phone": "+8613900000077", "source": "walk_in"}).json["id"]
+
+    def converted_split() -> list[dict[str, str]]:
+        with leads_ctx.bus.session_factory() as s:
+            raw = s.execute(select(OUTBOX.c.envelope).where(
+                OUTBOX.c.event_type == "leads.lead.converted.v1")).scalar_one()
+        return json.loads(raw)["data"]["split"]
+
+    resp = client.post(f"/api/v1/leads/{lead_id}/split", headers=manager, json={
+        "situation": "served_in_owners_absence", "assistant": "rep2"})
+    assert resp.status_code == 201, resp.json
+    assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
+    assert converted_split() == [{"rep": "rep1", "percent": "80.00"}, {"rep": "rep2", "percent": "20.00"}]
