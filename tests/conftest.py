@@ -18,8 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from testkit.issuer import TestIssuer  # noqa: E402
-from testkit.servers import amqp_server_url, create_database, drop_database, postgres_server_url  # noqa: E402
+from testkit.issuer import TestIssuer
+from testkit.servers import amqp_server_url, create_database, drop_database, postgres_server_url
 
 
 def _unavailable(reason: str) -> None:

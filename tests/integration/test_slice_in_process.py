@@ -13,10 +13,10 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from testkit.events import running_worker
-from testkit.servers import create_database, drop_database
 
 from eventbus.testing import wait_for
+from testkit.events import running_worker
+from testkit.servers import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 SERVICES = ("leads", "accounts", "support", "notify")

@@ -5,15 +5,16 @@ without waiting, then the confirms are drained together, so a batch of 100 costs
 trip, not 100. A message counts as published only when the broker acked it; a nack, a timeout
 or a dropped connection raises ``PublishError`` and the relay leaves the outbox rows unsent.
 
-Consuming uses manual acks, a bounded prefetch, heartbeats, and reconnects with capped
-exponential backoff; after ``max_reconnects`` consecutive failures it gives up with
-``BrokerUnavailable`` so a supervisor restarts the process instead of it hanging forever.
+Consuming uses manual acks, a bounded prefetch (1 until the first message of a connection
+is settled, see ``_consume_on``), heartbeats on every connection (publishers included), and
+reconnects with capped exponential backoff; after ``max_reconnects`` consecutive failures it
+gives up with ``BrokerUnavailable`` so a supervisor restarts the process instead of it
+hanging forever.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ import kombu
 from kombu import Exchange, Queue, binding
 
 from .broker import (
+    DELIVERY_COUNT_HEADER,
     ORIGINAL_KEY_HEADER,
     PARK_ERROR_HEADER,
     PARK_REASON_HEADER,
@@ -55,6 +57,9 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 class _ConfirmingPublisher:
     """One connection + confirm-mode channel, used by one thread."""
 
+    # How often an idle connection reads what the server sent and sends its own heartbeat.
+    TICK_SECONDS = 1.0
+
     def __init__(self, url: str, heartbeat: int, confirm_timeout: float) -> None:
         self.url = url
         self.heartbeat = heartbeat
@@ -64,6 +69,7 @@ class _ConfirmingPublisher:
         self._tag = 0
         self._pending: set[int] = set()
         self._nacked: set[int] = set()
+        self._last_tick = 0.0
 
     def _on_ack(self, tag: int, multiple: bool) -> None:
         self._settle(tag, multiple)
@@ -80,24 +86,35 @@ class _ConfirmingPublisher:
     def _ensure(self) -> None:
         if self._conn is not None and self._conn.connected:
             return
-        self.reset()
+        self.reset(graceful=False)
         conn = kombu.Connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
-        conn.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.5)
-        ch = conn.channel()
-        ch.confirm_select()
+        try:
+            conn.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.5)
+            ch = conn.channel()
+            ch.confirm_select()
+        except BaseException:
+            _discard(conn)
+            raise
         ch.events["basic_ack"].add(self._on_ack)
         ch.events["basic_nack"].add(self._on_nack)
         self._conn, self._ch, self._tag = conn, ch, 0
+        self._last_tick = time.monotonic()
 
-    def reset(self) -> None:
+    def reset(self, graceful: bool = True) -> None:
+        """Forget the connection; close it politely only if it is believed healthy.
+
+        After an error the socket may be half-open, and a polite close waits for the server's
+        CloseOk without a timeout: such connections are dropped without a handshake.
+        """
         conn, self._conn, self._ch = self._conn, None, None
         self._pending.clear()
         self._nacked.clear()
-        if conn is not None:
-            try:
-                conn.release()
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close
-                pass
+        if conn is None:
+            return
+        if graceful:
+            _close(conn)
+        else:
+            _discard(conn)
 
     def publish(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> None:
         last_exc: BaseException | None = None
@@ -107,11 +124,11 @@ class _ConfirmingPublisher:
                 self._publish_once(items)
                 return
             except PublishError:
-                self.reset()
+                self.reset(graceful=False)
                 raise
             except _connection_errors() as exc:
                 last_exc = exc
-                self.reset()
+                self.reset(graceful=False)
         raise PublishError(f"broker unreachable: {last_exc!r}") from last_exc
 
     def _publish_once(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> None:
@@ -120,7 +137,7 @@ class _ConfirmingPublisher:
             msg = amqp.Message(
                 m.body,
                 content_type=CONTENT_TYPE,
-                message_id=m.message_id,
+                message_id=m.message_id or None,  # no empty ids on messages that had none
                 delivery_mode=2,
                 application_headers=dict(m.headers),
             )
@@ -134,19 +151,50 @@ class _ConfirmingPublisher:
                 raise PublishError(f"{len(self._pending)} message(s) not confirmed in time")
             try:
                 self._conn.drain_events(timeout=remaining)
-            except socket.timeout:
+            except TimeoutError:
                 continue
+        self._last_tick = time.monotonic()
         if self._nacked:
             count = len(self._nacked)
             self._nacked.clear()
             raise PublishError(f"broker refused {count} message(s)")
 
     def heartbeat_check(self) -> None:
-        if self._conn is not None and self._conn.connected:
+        """Keep an idle connection alive; cheap enough to call in any loop (rate-limited).
+
+        ``heartbeat_tick`` only counts bytes already read, and an idle publisher reads nothing:
+        without draining the server's heartbeats first, it declared a healthy connection dead
+        after two intervals (and, if never ticked, the server dropped it), so every quiet spell
+        ended in a reconnect.
+        """
+        if self._conn is None or time.monotonic() - self._last_tick < self.TICK_SECONDS:
+            return
+        self._last_tick = time.monotonic()
+        try:
+            if not self._conn.connected:
+                raise ConnectionError("publisher connection closed")
             try:
-                self._conn.heartbeat_check()
-            except _connection_errors():
-                self.reset()
+                self._conn.drain_events(timeout=0.005)
+            except TimeoutError:
+                pass
+            self._conn.heartbeat_check()
+        except _connection_errors():
+            self.reset(graceful=False)
+
+
+def _close(conn: kombu.Connection) -> None:
+    try:
+        conn.release()
+    except _connection_errors():
+        _discard(conn)
+
+
+def _discard(conn: kombu.Connection) -> None:
+    """Drop a connection without talking to the server (it may not answer)."""
+    try:
+        conn.collect()
+    except (*_connection_errors(), AttributeError) as exc:
+        log.debug("discarding a broken connection: %r", exc)
 
 
 class _AmqpDelivery(Delivery):
@@ -164,6 +212,8 @@ class _AmqpDelivery(Delivery):
 
     def _forward(self, queue: str, headers: dict[str, Any]) -> None:
         # Confirmed copy first, then ack: a crash between the two duplicates, never loses.
+        # x-delivery-count is the broker's count for *this* copy; the new copy starts afresh.
+        headers = {k: v for k, v in headers.items() if k != DELIVERY_COUNT_HEADER}
         out = OutgoingMessage(self.routing_key, self.body, self.message_id or "", headers)
         self._broker._publisher().publish([("", queue, out)])
         self._message.ack()
@@ -215,19 +265,28 @@ class AmqpBroker(Broker):
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         exchange = exchange_name()
         pub = self._publisher()
-        if not getattr(self._local, "exchange_declared", False):
+        declared: set[str] | None = getattr(self._local, "declared_exchanges", None)
+        if declared is None:
+            declared = self._local.declared_exchanges = set()
+        if exchange not in declared:  # per name: EVENTS_EXCHANGE may differ between calls
             self._declare_exchanges(exchange)
-            self._local.exchange_declared = True
-        pub.publish([(exchange, m.routing_key, m) for m in messages])
+            declared.add(exchange)
+        try:
+            pub.publish([(exchange, m.routing_key, m) for m in messages])
+        except PublishError:
+            declared.discard(exchange)  # declare again next time, in case it was deleted
+            raise
 
     def idle(self) -> None:
         self._publisher().heartbeat_check()
 
     def _declare_exchanges(self, exchange: str) -> None:
-        with kombu.Connection(self.url, connect_timeout=5) as conn:
-            conn.ensure_connection(max_retries=2)
-            ch = conn.channel()
-            Exchange(exchange, type="topic", durable=True)(ch).declare()
+        try:
+            with kombu.Connection(self.url, connect_timeout=5) as conn:
+                conn.ensure_connection(max_retries=2)
+                Exchange(exchange, type="topic", durable=True)(conn.channel()).declare()
+        except _connection_errors() as exc:
+            raise PublishError(f"cannot declare exchange {exchange}: {exc!r}") from exc
 
     # --- topology -----------------------------------------------------------------------
     @staticmethod
@@ -257,7 +316,7 @@ class AmqpBroker(Broker):
                 durable=True,
                 queue_arguments={
                     "x-queue-type": "quorum",
-                    "x-message-ttl": int(round(delay * 1000)),
+                    "x-message-ttl": round(delay * 1000),
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": topology.queue,
                     **reliable,
@@ -267,59 +326,116 @@ class AmqpBroker(Broker):
         ]
         return main, parking, retries
 
-    def _declare_on(self, channel: Any, topology: ConsumerTopology) -> Queue:
+    def _declare(self, conn: kombu.Connection, topology: ConsumerTopology, *,
+                 tolerant: bool = False) -> Any:
+        """Declare exchanges, queues and bindings; returns an open channel on ``conn``.
+
+        A queue that exists with other arguments (EVENTS_DELIVERY_LIMIT changed) makes the
+        broker refuse with PRECONDITION_FAILED. A worker fails on it, as documented in the
+        operations guide. The operator tools (``tolerant``) use the queue as it is: listing or
+        replaying parked messages must work from a shell whose environment differs.
+        """
         main, parking, retries = self._queues(topology)
+        channel = conn.channel()
         Exchange(topology.exchange, type="topic", durable=True)(channel).declare()
         Exchange(topology.dlx, type="direct", durable=True)(channel).declare()
         for q in (parking, *retries, main):
-            q(channel).declare()
-        return main
+            try:
+                q(channel).declare()
+            except amqp.exceptions.PreconditionFailed as exc:
+                if not tolerant:
+                    raise
+                log.warning("queue %s exists with other arguments; using it as it is (%s)", q.name, exc)
+                channel = conn.channel()  # the broker closed the previous one
+                bound = q(channel)
+                bound.queue_declare(passive=True)
+                if bound.exchange and bound.exchange.name:
+                    bound.queue_bind()
+                for b in bound.bindings:
+                    b.bind(bound, channel=channel)
+        return channel
 
     def declare(self, topology: ConsumerTopology) -> None:
         with kombu.Connection(self.url, connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=2)
-            self._declare_on(conn.channel(), topology)
+            self._declare(conn, topology)
 
     # --- consuming ----------------------------------------------------------------------
     def consume(self, topology: ConsumerTopology, on_delivery: Callable[[Delivery], None],
                 stop: threading.Event) -> None:
         failures = 0
         while not stop.is_set():
+            conn = kombu.Connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
+            started = threading.Event()
             try:
-                with kombu.Connection(self.url, heartbeat=self.heartbeat, connect_timeout=5) as conn:
-                    conn.ensure_connection(max_retries=1)
-                    channel = conn.channel()
-                    main = self._declare_on(channel, topology)
-                    consumer = kombu.Consumer(
-                        channel,
-                        queues=[main],
-                        on_message=lambda m: on_delivery(_AmqpDelivery(self, topology, m)),
-                        no_ack=False,
-                        prefetch_count=topology.prefetch,
-                    )
-                    consumer.consume()
-                    failures = 0
-                    self.connected.set()
-                    log.info("consuming %s", topology.queue)
-                    while not stop.is_set():
-                        try:
-                            conn.drain_events(timeout=0.5)
-                        except socket.timeout:
-                            pass
-                        conn.heartbeat_check()
-                    try:
-                        consumer.cancel()
-                    except _connection_errors():
-                        pass
-            except _connection_errors() as exc:
+                conn.ensure_connection(max_retries=1)
+                self._consume_on(conn, topology, on_delivery, stop, started)
+            except (*_connection_errors(), PublishError) as exc:
+                # PublishError: a retry/park copy was not confirmed; the message is still
+                # unacked and comes back after the reconnect, instead of killing the worker.
+                _discard(conn)
                 self.connected.clear()
-                failures += 1
+                failures = 1 if started.is_set() else failures + 1
                 if self.max_reconnects is not None and failures > self.max_reconnects:
                     raise BrokerUnavailable(f"gave up after {failures - 1} reconnects: {exc!r}") from exc
                 delay = min(15.0, 0.25 * 2 ** min(failures, 6))
                 log.warning("broker connection lost (%r); reconnect %d in %.1fs", exc, failures, delay)
                 stop.wait(delay)
+            except BaseException:
+                _discard(conn)
+                raise
+            else:
+                _close(conn)
         self.connected.clear()
+
+    def _consume_on(self, conn: kombu.Connection, topology: ConsumerTopology,
+                    on_delivery: Callable[[Delivery], None], stop: threading.Event,
+                    started: threading.Event) -> None:
+        """Consume on one connection until ``stop`` or a connection error.
+
+        Each connection starts with a prefetch of 1 and widens to the topology's prefetch once
+        a message was settled. RabbitMQ 3.x counts a delivery for every unacked message of a
+        consumer that dies, so with full prefetch a message that kills the worker dragged up
+        to ``prefetch`` innocent neighbours past the delivery limit into the parking queue.
+        A consumer's prefetch is fixed when it starts (basic.qos only affects later consumers),
+        so widening means a second consumer on a new channel, then cancelling the first.
+        """
+        queue = self._queues(topology)[0]
+        settled = [0]
+
+        def on_message(message: Any) -> None:
+            on_delivery(_AmqpDelivery(self, topology, message))
+            settled[0] += 1
+
+        def start(channel: Any, prefetch: int) -> kombu.Consumer:
+            consumer = kombu.Consumer(channel, queues=[queue], on_message=on_message, no_ack=False,
+                                      prefetch_count=prefetch, auto_declare=False)
+            consumer.consume()
+            return consumer
+
+        narrow_channel = self._declare(conn, topology)
+        consumer = start(narrow_channel, 1)
+        started.set()
+        self.connected.set()
+        log.info("consuming %s", topology.queue)
+        widened = topology.prefetch <= 1
+        publisher = self._publisher()
+        while not stop.is_set():
+            try:
+                conn.drain_events(timeout=0.5)
+            except TimeoutError:
+                pass
+            if not widened and settled[0]:
+                wide = start(conn.channel(), topology.prefetch)
+                consumer.cancel()  # its in-flight message, if any, is handled while waiting
+                narrow_channel.close()
+                consumer, widened = wide, True
+            conn.heartbeat_check()
+            publisher.heartbeat_check()  # this thread's retry/park publisher
+        try:
+            consumer.cancel()
+        except _connection_errors():
+            pass
 
     # --- operator tools -----------------------------------------------------------------
     def _get_all(self, channel: Any, queue: str, limit: int) -> list[Any]:
@@ -332,20 +448,17 @@ class AmqpBroker(Broker):
             out.append(m)
         return out
 
+    @staticmethod
+    def _describe(m: Any) -> ParkedMessage:
+        body = m.body if isinstance(m.body, bytes) else m.body.encode()
+        return describe_parked(body, dict(m.headers or {}), m.properties.get("message_id"),
+                               m.delivery_info.get("routing_key"))
+
     def list_parked(self, topology: ConsumerTopology, limit: int = 100) -> list[ParkedMessage]:
         with kombu.Connection(self.url, connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=2)
-            self._declare_on(conn.channel(), topology)
-            channel = conn.channel()
-            msgs = self._get_all(channel, topology.parking_queue, limit)
-            parked = [
-                describe_parked(
-                    m.body if isinstance(m.body, bytes) else m.body.encode(),
-                    dict(m.headers or {}), m.properties.get("message_id"),
-                    m.delivery_info.get("routing_key"),
-                )
-                for m in msgs
-            ]
+            channel = self._declare(conn, topology, tolerant=True)
+            parked = [self._describe(m) for m in self._get_all(channel, topology.parking_queue, limit)]
             channel.close()  # unacked messages go back to the parking queue
             return parked
 
@@ -353,17 +466,17 @@ class AmqpBroker(Broker):
         replayed = 0
         with kombu.Connection(self.url, connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=2)
-            self._declare_on(conn.channel(), topology)
-            channel = conn.channel()
+            channel = self._declare(conn, topology, tolerant=True)
             for m in self._get_all(channel, topology.parking_queue, 1_000_000):
-                body = m.body if isinstance(m.body, bytes) else m.body.encode()
-                headers = dict(m.headers or {})
-                info = describe_parked(body, headers, m.properties.get("message_id"),
-                                       m.delivery_info.get("routing_key"))
+                info = self._describe(m)
                 if message_id is not None and info.message_id != message_id:
                     continue
-                out = OutgoingMessage(info.routing_key or "", body, info.message_id or "",
-                                      strip_failure_headers(headers))
+                body = m.body if isinstance(m.body, bytes) else m.body.encode()
+                headers = strip_failure_headers(dict(m.headers or {}))
+                if info.routing_key:
+                    # Dead-lettered by the broker, the original key lived only in x-death.
+                    headers[ORIGINAL_KEY_HEADER] = info.routing_key
+                out = OutgoingMessage(info.routing_key or "", body, info.message_id or "", headers)
                 self._publisher().publish([("", topology.queue, out)])
                 channel.basic_ack(m.delivery_tag)
                 replayed += 1
@@ -373,8 +486,7 @@ class AmqpBroker(Broker):
     def queue_depths(self, topology: ConsumerTopology) -> dict[str, int]:
         with kombu.Connection(self.url, connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=2)
-            channel = conn.channel()
-            self._declare_on(channel, topology)
+            channel = self._declare(conn, topology, tolerant=True)
             depths = {}
             for name in (topology.queue, topology.parking_queue):
                 _, count, _ = channel.queue_declare(queue=name, passive=True)

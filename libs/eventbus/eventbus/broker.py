@@ -11,6 +11,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .topology import ConsumerTopology
@@ -20,6 +21,7 @@ PARK_REASON_HEADER = "x-parked-reason"
 PARK_ERROR_HEADER = "x-parked-error"
 PARKED_AT_HEADER = "x-parked-at"
 ORIGINAL_KEY_HEADER = "x-original-routing-key"
+DELIVERY_COUNT_HEADER = "x-delivery-count"  # set by RabbitMQ quorum queues on redelivery
 
 
 class PublishError(RuntimeError):
@@ -62,36 +64,61 @@ class ParkedMessage:
 
 def describe_parked(body: bytes, headers: dict[str, Any], message_id: str | None,
                     routing_key: str | None) -> ParkedMessage:
+    """How an operator sees a parked message, whoever parked it.
+
+    The consumer parks with ``x-parked-*`` headers. The broker (delivery limit) parks with
+    only ``x-death``, where the original routing key and the time also live; without reading
+    it, such messages showed the parking queue's name as routing key and no time.
+    """
     event_type = None
     text = body.decode("utf-8", errors="replace")
     try:
         raw = json.loads(text)
         if isinstance(raw, dict):
-            event_type = raw.get("type")
-            message_id = message_id or raw.get("id")
-    except ValueError:
+            event_type = raw.get("type") if isinstance(raw.get("type"), str) else None
+            message_id = message_id or (str(raw["id"]) if raw.get("id") is not None else None)
+    except (ValueError, RecursionError):
         pass
+    deaths = [d for d in headers.get("x-death") or () if isinstance(d, dict)]
     reason = headers.get(PARK_REASON_HEADER)
-    if reason is None and headers.get("x-death"):
-        reason = "delivery-limit"  # dead-lettered by the broker: a worker kept dying on it
+    error = headers.get(PARK_ERROR_HEADER)
+    parked_at = headers.get(PARKED_AT_HEADER)
+    original_key = headers.get(ORIGINAL_KEY_HEADER)
+    if reason is None and deaths:
+        # dead-lettered by the broker: a worker kept dying (or stalling) on it
+        last = deaths[0]  # RabbitMQ keeps the most recent death first
+        why = str(last.get("reason", ""))
+        reason = "delivery-limit" if why in ("delivery_limit", "") else f"dead-lettered:{why}"
+        error = error or (f"dead-lettered by the broker from {last.get('queue')} ({why or 'unknown'}) "
+                          f"after {headers.get(DELIVERY_COUNT_HEADER, '?')} redeliveries")
+        when = last.get("time")
+        if parked_at is None and isinstance(when, datetime):
+            parked_at = (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
+        if original_key is None:
+            keys = deaths[-1].get("routing-keys") or ()  # the first death saw the published key
+            original_key = str(keys[0]) if keys else None
     return ParkedMessage(
-        message_id=message_id,
-        routing_key=headers.get(ORIGINAL_KEY_HEADER, routing_key),
+        message_id=message_id or None,
+        routing_key=original_key or routing_key,
         event_type=event_type,
         reason=reason,
-        error=headers.get(PARK_ERROR_HEADER),
-        parked_at=headers.get(PARKED_AT_HEADER),
+        error=error,
+        parked_at=parked_at,
         retries=int(headers.get(RETRY_HEADER, 0) or 0),
         body=text[:4000],
     )
 
 
+_FAILURE_HEADERS = frozenset({
+    RETRY_HEADER, PARK_REASON_HEADER, PARK_ERROR_HEADER, PARKED_AT_HEADER, DELIVERY_COUNT_HEADER,
+    "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
+    "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason",
+})
+
+
 def strip_failure_headers(headers: dict[str, Any]) -> dict[str, Any]:
     """A replayed message starts its retry budget afresh."""
-    drop = {RETRY_HEADER, PARK_REASON_HEADER, PARK_ERROR_HEADER, PARKED_AT_HEADER, "x-death", "x-first-death-exchange", "x-first-death-queue",
-            "x-first-death-reason", "x-delivery-count", "x-last-death-exchange",
-            "x-last-death-queue", "x-last-death-reason"}
-    return {k: v for k, v in headers.items() if k not in drop}
+    return {k: v for k, v in headers.items() if k not in _FAILURE_HEADERS}
 
 
 class Delivery(ABC):
@@ -141,8 +168,8 @@ class Broker(ABC):
     @abstractmethod
     def queue_depths(self, topology: ConsumerTopology) -> dict[str, int]: ...
 
-    def idle(self) -> None:
-        """Called between relay batches: keep connections alive."""
+    def idle(self) -> None:  # noqa: B027 - optional hook, a no-op for most brokers
+        """Called while the relay waits (about once a second): keep connections alive."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for most brokers
         """Release connections."""

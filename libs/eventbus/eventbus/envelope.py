@@ -84,25 +84,34 @@ class Envelope:
             raise MalformedEvent(f"bad event type {raw['type']!r}")
         if not isinstance(raw["data"], dict):
             raise MalformedEvent("data is not a JSON object")
+        if not isinstance(raw["id"], str):
+            raise MalformedEvent("id is not a UUID string")
         try:
-            uuid.UUID(str(raw["id"]))
+            uuid.UUID(raw["id"])
         except ValueError as exc:
             raise MalformedEvent("id is not a UUID") from exc
+        # str(None) == "None" used to slip through as a source; attributes are strings.
+        for key in ("source", "time"):
+            if not isinstance(raw[key], str) or not raw[key]:
+                raise MalformedEvent(f"{key} is not a non-empty string")
+        for key in ("subject", "correlationid", "causationid", "traceparent", "datacontenttype"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise MalformedEvent(f"{key} is not a string")
         known = {
             "specversion", "id", "source", "type", "time", "data", "subject",
             "correlationid", "causationid", "traceparent", "datacontenttype",
         }
         return cls(
-            id=str(raw["id"]),
-            source=str(raw["source"]),
+            id=raw["id"],
+            source=raw["source"],
             type=raw["type"],
-            time=str(raw["time"]),
+            time=raw["time"],
             data=raw["data"],
             subject=raw.get("subject"),
             correlationid=raw.get("correlationid"),
             causationid=raw.get("causationid"),
             traceparent=raw.get("traceparent"),
-            datacontenttype=raw.get("datacontenttype", CONTENT_TYPE),
+            datacontenttype=raw.get("datacontenttype") or CONTENT_TYPE,
             extensions={k: v for k, v in raw.items() if k not in known},
         )
 
@@ -112,6 +121,8 @@ class Envelope:
             raw = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedEvent(f"not JSON: {exc}") from exc
+        except RecursionError as exc:  # escaped from the consumer and killed the worker thread
+            raise MalformedEvent("not JSON: nested too deeply") from exc
         return cls.from_dict(raw)
 
 
@@ -127,7 +138,7 @@ class TraceContext:
 
 
 _current: contextvars.ContextVar[TraceContext] = contextvars.ContextVar(
-    "eventbus_trace", default=TraceContext()
+    "eventbus_trace", default=TraceContext()  # noqa: B039 - frozen, so immutable
 )
 
 

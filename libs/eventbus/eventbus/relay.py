@@ -26,6 +26,8 @@ log = logging.getLogger("eventbus.relay")
 
 
 class OutboxRelay:
+    IDLE_TICK = 1.0  # seconds between broker keep-alive ticks while waiting
+
     def __init__(
         self,
         engine: Engine,
@@ -45,12 +47,18 @@ class OutboxRelay:
         self.safety_poll = safety_poll
         self.retention = retention
         self.wake = threading.Event()
-        self._last_prune = 0.0
+        self._last_prune = float("-inf")  # first prune at the first idle moment
 
     def publish_batch(self) -> int:
-        """Publish at most one batch; returns how many rows were sent."""
+        """Publish at most one batch; returns how many rows were sent.
+
+        The rows stay locked (PostgreSQL) from the claim until they are marked sent, so a
+        concurrent relay skips them; marking happens only after the broker confirmed all.
+        A refused batch is rolled back except for its ``attempts``/``last_error`` columns,
+        which tell an operator why the backlog grows.
+        """
         o = self.outbox
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine) as session:
             rows = session.execute(
                 select(o.c.id, o.c.event_id, o.c.event_type, o.c.envelope)
                 .where(o.c.sent_at.is_(None))
@@ -60,14 +68,20 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            self.broker.publish([
-                OutgoingMessage(routing_key=r.event_type, body=r.envelope.encode("utf-8"),
-                                message_id=r.event_id)
-                for r in rows
-            ])
-            session.execute(
-                update(o).where(o.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
-            )
+            ids = [r.id for r in rows]
+            try:
+                self.broker.publish([
+                    OutgoingMessage(routing_key=r.event_type, body=r.envelope.encode("utf-8"),
+                                    message_id=r.event_id)
+                    for r in rows
+                ])
+            except PublishError as exc:
+                session.execute(update(o).where(o.c.id.in_(ids))
+                                .values(attempts=o.c.attempts + 1, last_error=str(exc)[:2000]))
+                session.commit()
+                raise
+            session.execute(update(o).where(o.c.id.in_(ids)).values(sent_at=func.now()))
+            session.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
@@ -81,12 +95,18 @@ class OutboxRelay:
     def backlog(self) -> dict[str, object]:
         o = self.outbox
         with Session(self.engine) as session:
-            count, oldest = session.execute(
-                select(func.count(), func.min(o.c.created_at)).where(o.c.sent_at.is_(None))
+            count, oldest, attempts = session.execute(
+                select(func.count(), func.min(o.c.created_at), func.max(o.c.attempts))
+                .where(o.c.sent_at.is_(None))
             ).one()
+            last_error = session.execute(
+                select(o.c.last_error).where(o.c.sent_at.is_(None), o.c.last_error.is_not(None))
+                .order_by(o.c.id.desc()).limit(1)
+            ).scalar()
         if oldest is not None and oldest.tzinfo is None:  # SQLite returns naive UTC
             oldest = oldest.replace(tzinfo=UTC)
-        return {"unsent": int(count), "oldest_unsent_at": oldest.isoformat() if oldest else None}
+        return {"unsent": int(count), "oldest_unsent_at": oldest.isoformat() if oldest else None,
+                "max_attempts": int(attempts or 0), "last_error": last_error}
 
     def _prune(self) -> None:
         if time.monotonic() - self._last_prune < 600:
@@ -110,7 +130,6 @@ class OutboxRelay:
                     sent = self.publish_batch()
                     failures = 0
                 except (PublishError, OSError) as exc:
-                    sent = 0
                     failures += 1
                     RELAY_FAILURES.labels(self.service).inc()
                     delay = min(10.0, 0.2 * 2 ** min(failures, 6))
@@ -119,17 +138,39 @@ class OutboxRelay:
                     continue
                 except Exception:  # database down etc.: keep the relay alive, back off
                     failures += 1
+                    RELAY_FAILURES.labels(self.service).inc()
                     log.exception("outbox relay error")
                     stop.wait(min(10.0, 0.2 * 2 ** min(failures, 6)))
                     continue
                 if sent >= self.batch_size:
                     continue  # more waiting: no sleep
-                self.wake.wait(self.safety_poll)
-                self.wake.clear()
-                self.broker.idle()
-                self._prune()
+                self._wait_for_work(stop)
         finally:
             unregister_waker(self.engine, self.wake)
+
+    def _wait_for_work(self, stop: threading.Event) -> None:
+        """Sleep until woken, stopped or the safety poll is due; tick the broker meanwhile.
+
+        Waiting in short slices is what makes ``stop`` take effect within a second (a single
+        long wait kept a stopping worker up to ``safety_poll`` seconds, past its join timeout)
+        and what keeps an idle broker connection's heartbeats flowing.
+        """
+        deadline = time.monotonic() + self.safety_poll
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            woken = remaining <= 0 or self.wake.wait(min(remaining, self.IDLE_TICK))
+            self._housekeeping()  # also when woken: a busy relay must still prune
+            if woken:
+                break
+        self.wake.clear()
+
+    def _housekeeping(self) -> None:
+        """Heartbeats and pruning (both rate-limited); a failure here must not stop the relay."""
+        try:
+            self.broker.idle()
+            self._prune()
+        except Exception:
+            log.exception("outbox relay housekeeping failed")
 
     def _listen(self, stop: threading.Event) -> None:
         """Turn PostgreSQL NOTIFYs from any process's commits into wake-ups."""
@@ -144,6 +185,6 @@ class OutboxRelay:
                     while not stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self.wake.set()
-            except psycopg.Error as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect; the safety poll covers the gap
                 log.warning("outbox LISTEN connection lost (%s); reconnecting", exc)
                 stop.wait(1.0)

@@ -73,6 +73,7 @@ class ServiceBus:
         self.relay = OutboxRelay(
             engine, self.outbox, _LazyBroker(self), service=service,
             batch_size=int(os.environ.get("OUTBOX_BATCH_SIZE", "100")),
+            safety_poll=float(os.environ.get("OUTBOX_SAFETY_POLL", "5")),
         )
         self.consumer = EventConsumer(
             queue, self.session_factory, self.inbox, self.subscriptions, self.topology

@@ -27,11 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from .envelope import Envelope
 
 NOTIFY_CHANNEL = "crm_outbox"
+_PENDING = "eventbus_outbox_pending"  # session.info: wake in-process relays after commit
+_NOTIFIED = "eventbus_outbox_notified"  # session.info: this transaction already sent NOTIFY
 
 
 def define_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -74,11 +76,13 @@ def add_to_outbox(session: Session, outbox: Table, env: Envelope) -> None:
     session.execute(
         outbox.insert().values(event_id=env.id, event_type=env.type, envelope=env.to_json())
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and not session.info.get(_NOTIFIED):
         # NOTIFY is delivered at commit and folded per transaction: relays in other
-        # processes wake within milliseconds, never on a rolled-back change.
+        # processes wake within milliseconds, never on a rolled-back change. One per
+        # transaction is enough (a round trip per event made bulk emits twice as slow).
         session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
-    session.info["eventbus_outbox_pending"] = True
+        session.info[_NOTIFIED] = True
+    session.info[_PENDING] = True
 
 
 def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) -> bool:
@@ -86,6 +90,9 @@ def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) ->
 
     A competing consumer inserting the same key blocks on the unique index until the first
     commits, then sees the conflict: the event takes effect once.
+
+    The outcome is read from ``RETURNING``, not ``rowcount``: SQLAlchemy 2.x does not keep an
+    INSERT's rowcount, and with psycopg it is -1, which made every event look like a duplicate.
     """
     dialect = session.get_bind().dialect.name
     values = {"consumer": consumer, "event_id": env.id, "event_type": env.type}
@@ -95,7 +102,7 @@ def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) ->
         stmt = sqlite.insert(inbox).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise RuntimeError(f"unsupported dialect {dialect}")
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt.returning(inbox.c.event_id)).first() is not None
 
 
 # --- in-process wake-up --------------------------------------------------------------------
@@ -120,7 +127,8 @@ def unregister_waker(engine: Engine, waker: threading.Event) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _wake_relays(session: Session) -> None:
-    if not session.info.pop("eventbus_outbox_pending", False):
+    session.info.pop(_NOTIFIED, None)
+    if not session.info.pop(_PENDING, False):
         return
     bind = session.get_bind()
     engine = bind.engine if hasattr(bind, "engine") else bind
@@ -130,6 +138,14 @@ def _wake_relays(session: Session) -> None:
         waker.set()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop("eventbus_outbox_pending", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the marks when the whole transaction rolled back.
+
+    A rolled-back savepoint keeps rows written before it, so the wake-up mark stays (it was
+    dropped before, and the relay then slept until its safety poll); the NOTIFY may have been
+    inside the savepoint, so the next event of the transaction sends it again.
+    """
+    session.info.pop(_NOTIFIED, None)
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -45,7 +45,7 @@ class ConsumerTopology:
         return dead_letter_exchange(self.exchange)
 
     def retry_queue(self, delay: float) -> str:
-        return f"{self.queue}.retry.{int(round(delay * 1000))}ms"
+        return f"{self.queue}.retry.{round(delay * 1000)}ms"
 
     @property
     def max_retries(self) -> int:

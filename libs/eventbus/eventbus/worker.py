@@ -26,7 +26,7 @@ _requested = [False]
 
 def _health_server(port: int, bus: ServiceBus, threads: list[threading.Thread]) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path == "/metrics":
                 body, ctype, status = generate_latest(), CONTENT_TYPE_LATEST, 200
             else:
