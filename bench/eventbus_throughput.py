@@ -54,7 +54,9 @@ def _run_relay(db_url: str, batch: int, stop: mp.Event) -> None:  # type: ignore
 def _run_consumer(db_url: str, stop: mp.Event) -> None:  # type: ignore[valid-type]
     bus = _bus(db_url, 100)
     flag = threading.Event()
-    t = threading.Thread(target=bus.broker.consume, args=(bus.topology, bus.consumer.handle, flag),
+    # As a worker runs it: batches of what has arrived, one transaction each.
+    t = threading.Thread(target=bus.broker.consume_batches,
+                         args=(bus.topology, bus.consumer.handle_batch, flag, bus.consumer_batch),
                          daemon=True)
     t.start()
     stop.wait()  # type: ignore[attr-defined]

@@ -31,8 +31,10 @@ from .broker import (
     PARK_REASON_HEADER,
     PARKED_AT_HEADER,
     RETRY_HEADER,
+    Batch,
     Broker,
     Delivery,
+    DependencyUnavailable,
     OutgoingMessage,
     ParkedMessage,
     PublishError,
@@ -363,13 +365,21 @@ class AmqpBroker(Broker):
     # --- consuming ----------------------------------------------------------------------
     def consume(self, topology: ConsumerTopology, on_delivery: Callable[[Delivery], None],
                 stop: threading.Event) -> None:
+        def each(batch: list[Delivery]) -> None:
+            for delivery in batch:
+                on_delivery(delivery)
+
+        self.consume_batches(topology, each, stop, max_batch=1)
+
+    def consume_batches(self, topology: ConsumerTopology, on_batch: Batch, stop: threading.Event,
+                        max_batch: int = 50) -> None:
         failures = 0
         while not stop.is_set():
             conn = kombu.Connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
             started = threading.Event()
             try:
                 conn.ensure_connection(max_retries=1)
-                self._consume_on(conn, topology, on_delivery, stop, started)
+                self._consume_on(conn, topology, on_batch, stop, started, max_batch)
             except (*_connection_errors(), PublishError) as exc:
                 # PublishError: a retry/park copy was not confirmed; the message is still
                 # unacked and comes back after the reconnect, instead of killing the worker.
@@ -388,10 +398,12 @@ class AmqpBroker(Broker):
                 _close(conn)
         self.connected.clear()
 
-    def _consume_on(self, conn: kombu.Connection, topology: ConsumerTopology,
-                    on_delivery: Callable[[Delivery], None], stop: threading.Event,
-                    started: threading.Event) -> None:
+    def _consume_on(self, conn: kombu.Connection, topology: ConsumerTopology, on_batch: Batch,
+                    stop: threading.Event, started: threading.Event, max_batch: int) -> None:
         """Consume on one connection until ``stop`` or a connection error.
+
+        Messages are read into a buffer and handed over in batches of what has arrived (never
+        waiting to fill one), so one transaction can commit many events.
 
         Each connection starts with a prefetch of 1 and widens to the topology's prefetch once
         a message was settled. RabbitMQ 3.x counts a delivery for every unacked message of a
@@ -401,11 +413,15 @@ class AmqpBroker(Broker):
         so widening means a second consumer on a new channel, then cancelling the first.
         """
         queue = self._queues(topology)[0]
-        settled = [0]
+        buffer: list[Delivery] = []
+        settled = 0
+        active: list[Any] = []  # the channel whose deliveries count
 
         def on_message(message: Any) -> None:
-            on_delivery(_AmqpDelivery(self, topology, message))
-            settled[0] += 1
+            # A delivery still in flight to the narrow consumer after it was cancelled cannot
+            # be acked once its channel closes; the broker requeues it, so it is skipped here.
+            if message.channel is active[0]:
+                buffer.append(_AmqpDelivery(self, topology, message))
 
         def start(channel: Any, prefetch: int) -> kombu.Consumer:
             consumer = kombu.Consumer(channel, queues=[queue], on_message=on_message, no_ack=False,
@@ -414,6 +430,7 @@ class AmqpBroker(Broker):
             return consumer
 
         narrow_channel = self._declare(conn, topology)
+        active.append(narrow_channel)
         consumer = start(narrow_channel, 1)
         started.set()
         self.connected.set()
@@ -423,11 +440,23 @@ class AmqpBroker(Broker):
         while not stop.is_set():
             try:
                 conn.drain_events(timeout=0.5)
+                while len(buffer) < max_batch:  # take what else has already arrived
+                    conn.drain_events(timeout=0.001)
             except TimeoutError:
                 pass
-            if not widened and settled[0]:
-                wide = start(conn.channel(), topology.prefetch)
-                consumer.cancel()  # its in-flight message, if any, is handled while waiting
+            if buffer:
+                batch = buffer[:max_batch]
+                del buffer[:max_batch]
+                self._deliver(conn, batch, on_batch, stop)
+                settled += len(batch)
+            if not widened and settled and not buffer:
+                # From here the narrow consumer's deliveries are skipped: opening the new
+                # channel reads frames, and one may be for the narrow channel, about to close.
+                active[0] = None
+                wide_channel = conn.channel()
+                active[0] = wide_channel
+                wide = start(wide_channel, topology.prefetch)
+                consumer.cancel()
                 narrow_channel.close()
                 consumer, widened = wide, True
             conn.heartbeat_check()
@@ -436,6 +465,25 @@ class AmqpBroker(Broker):
             consumer.cancel()
         except _connection_errors():
             pass
+
+    @staticmethod
+    def _deliver(conn: kombu.Connection, batch: list[Delivery], on_batch: Batch,
+                 stop: threading.Event) -> None:
+        """Hand the batch over; through a database outage, hold what is unsettled (unacked, so
+        nothing is lost or counted as a failed delivery) and keep the connection alive. With
+        prefetch, at most ``prefetch`` messages are held; the rest wait in the queue."""
+        while batch and not stop.is_set():
+            try:
+                on_batch(batch)
+                return
+            except DependencyUnavailable as outage:
+                batch = outage.pending
+                while not stop.is_set() and not outage.ready():
+                    try:  # reads the server's heartbeats; new deliveries wait in the buffer
+                        conn.drain_events(timeout=1.0)
+                    except TimeoutError:
+                        pass
+                    conn.heartbeat_check()
 
     # --- operator tools -----------------------------------------------------------------
     def _get_all(self, channel: Any, queue: str, limit: int) -> list[Any]:

@@ -145,6 +145,22 @@ class Delivery(ABC):
         """Move to the parking queue for an operator; never delivered again by itself."""
 
 
+class DependencyUnavailable(Exception):
+    """Something every handler needs (the service's database) is down. ``pending`` are the
+    deliveries of the batch left unsettled: the broker keeps them, keeps its connection alive,
+    and offers them again once ``ready()`` says so. Work waits; it is neither retried nor parked."""
+
+    def __init__(self, cause: BaseException, ready: Callable[[], bool],
+                 pending: list[Delivery] | None = None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.ready = ready
+        self.pending: list[Delivery] = pending or []
+
+
+Batch = Callable[[list[Delivery]], None]
+
+
 class Broker(ABC):
     @abstractmethod
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
@@ -154,6 +170,13 @@ class Broker(ABC):
     def consume(self, topology: ConsumerTopology, on_delivery: Callable[[Delivery], None],
                 stop: threading.Event) -> None:
         """Deliver messages to ``on_delivery`` until ``stop`` is set (blocking)."""
+
+    def consume_batches(self, topology: ConsumerTopology, on_batch: Batch, stop: threading.Event,
+                        max_batch: int = 50) -> None:
+        """Like ``consume``, but hands over what has arrived (up to ``max_batch``) at once, so
+        a consumer can commit many events in one transaction. ``on_batch`` may raise
+        ``DependencyUnavailable``; adapters that batch wait and offer the batch again."""
+        self.consume(topology, lambda d: on_batch([d]), stop)
 
     @abstractmethod
     def declare(self, topology: ConsumerTopology) -> None: ...

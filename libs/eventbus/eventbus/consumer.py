@@ -1,10 +1,11 @@
-"""Idempotent consumer: one subscription table per service, one transaction per event.
+"""Idempotent consumer: one subscription table per service; effects and inbox row commit together.
 
 For each delivery: decode the envelope (undecodable → parked at once), parse the payload with
 the subscription's schema (invalid → parked at once), then in one transaction claim the inbox
 row and run the handler. Commit, then ack. A redelivered event finds its inbox row and is
 acked without effect. A handler that raises is retried after the topology's delays, then
-parked; ``PermanentError`` skips the retries.
+parked; ``PermanentError`` skips the retries. A batch of deliveries shares one transaction
+(a savepoint each), and a lost database holds the batch instead of burning its retries.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .broker import Delivery
+from .broker import Delivery, DependencyUnavailable
 from .envelope import Envelope, MalformedEvent, context_from_event, reset_context, set_context
 from .metrics import EVENTS_HANDLED, HANDLER_SECONDS
 from .store import claim_inbox
@@ -60,57 +62,161 @@ class EventConsumer:
         EVENTS_HANDLED.labels(self.name, outcome).inc()
 
     def handle(self, delivery: Delivery) -> None:
+        self.handle_batch([delivery])
+
+    def handle_batch(self, deliveries: list[Delivery]) -> None:
+        """Settle every delivery of the batch (ack, retry or park), or raise
+        ``DependencyUnavailable`` having settled none of the valid ones.
+
+        Valid events share one transaction: one commit (one disk flush) for the batch instead
+        of one per event. When a handler fails, the batch is redone with a savepoint per event,
+        so the failing event loses only its own effects; if even that commit fails, each event
+        is tried alone, so one bad event can never fail its neighbours.
+        """
+        ready = [item for d in deliveries if (item := self._prepare(d)) is not None]
+        if len(ready) == 1:
+            self._handle_one(*ready[0])
+        elif ready:
+            self._handle_many(ready)
+
+    def _prepare(self, delivery: Delivery) -> _Ready | None:
+        """Decode and validate; what can never be handled is parked (or ignored) here."""
         try:
             env = Envelope.from_bytes(delivery.body)
         except MalformedEvent as exc:
             log.error("%s: parking undecodable message %s: %s", self.name, delivery.message_id, exc)
             delivery.park("malformed", str(exc))
             self._settle("parked")
-            return
+            return None
         sub = self.subscriptions.get(env.type)
         if sub is None:  # a binding broader than the table; nothing to do
             delivery.ack()
             self._settle("ignored")
-            return
+            return None
         try:
             data = sub.parse(env.data) if sub.parse else env.data
         except Exception as exc:  # noqa: BLE001 - any parse failure means a bad payload
             log.error("%s: parking invalid %s %s: %s", self.name, env.type, env.id, exc)
             delivery.park("invalid-payload", f"{type(exc).__name__}: {exc}")
             self._settle("parked")
-            return
+            return None
+        return delivery, env, sub, data
 
+    def _apply(self, session: Session, env: Envelope, sub: Subscription, data: dict[str, Any]) -> str:
         token = set_context(context_from_event(env))
+        try:
+            if not claim_inbox(session, self.inbox, self.name, env):
+                return "duplicate"
+            sub.handler(session, env, data)
+            return "handled"
+        finally:
+            reset_context(token)
+
+    def _handle_one(self, delivery: Delivery, env: Envelope, sub: Subscription,
+                    data: dict[str, Any]) -> None:
         started = time.perf_counter()
         try:
             with self.session_factory() as session, session.begin():
-                if not claim_inbox(session, self.inbox, self.name, env):
-                    outcome = "duplicate"
-                else:
-                    sub.handler(session, env, data)
-                    outcome = "handled"
-        except PermanentError as exc:
+                outcome = self._apply(session, env, sub, data)
+        except Exception as exc:  # noqa: BLE001 - sorted out by _fail
+            self._check_database(exc, [delivery])
+            self._fail(delivery, env, exc)
+            return
+        finally:
+            HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        delivery.ack()
+        self._settle(outcome)
+
+    def _handle_many(self, ready: list[_Ready]) -> None:
+        """Optimistically all in one plain transaction (two statements an event); if any
+        handler fails, that is rolled back and the batch runs again with a savepoint per
+        event, so only the failing events lose their effects."""
+        started = time.perf_counter()
+        try:
+            with self.session_factory() as session, session.begin():
+                outcomes = [self._apply(session, env, sub, data) for _, env, sub, data in ready]
+        except Exception as exc:  # noqa: BLE001 - decided below, event by event
+            self._check_database(exc, [item[0] for item in ready])
+            self._handle_isolated(ready)
+            return
+        finally:
+            HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        for (delivery, *_), outcome in zip(ready, outcomes, strict=True):
+            delivery.ack()
+            self._settle(outcome)
+
+    def _handle_isolated(self, ready: list[_Ready]) -> None:
+        results: list[tuple[Delivery, Envelope, str | None, BaseException | None]] = []
+        try:
+            with self.session_factory() as session, session.begin():
+                for delivery, env, sub, data in ready:
+                    try:
+                        with session.begin_nested():
+                            outcome = self._apply(session, env, sub, data)
+                    except Exception as exc:  # only this event's savepoint is lost
+                        if _is_connectivity(exc):
+                            raise
+                        results.append((delivery, env, None, exc))
+                    else:
+                        results.append((delivery, env, outcome, None))
+        except Exception as exc:  # noqa: BLE001 - nothing committed: give each event its own chance
+            self._check_database(exc, [item[0] for item in ready])
+            log.warning("%s: batch of %d not committed (%s); handling one by one",
+                        self.name, len(ready), exc)
+            for i, item in enumerate(ready):
+                try:
+                    self._handle_one(*item)
+                except DependencyUnavailable as outage:
+                    outage.pending = [later[0] for later in ready[i:]]
+                    raise
+            return
+        for delivery, env, outcome, error in results:
+            if error is None:
+                delivery.ack()
+                self._settle(outcome or "handled")
+            else:
+                self._fail(delivery, env, error)
+
+    def _check_database(self, exc: BaseException, pending: list[Delivery]) -> None:
+        """A lost database is an outage to wait out, not a fault of the event."""
+        if _is_connectivity(exc) and not self._database_reachable():
+            log.warning("%s: database unavailable (%s); holding %d deliveries",
+                        self.name, exc, len(pending))
+            raise DependencyUnavailable(exc, self._database_reachable, pending) from exc
+
+    def _database_reachable(self) -> bool:
+        try:
+            with self.session_factory() as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            return False
+
+    def _fail(self, delivery: Delivery, env: Envelope, exc: BaseException) -> None:
+        if isinstance(exc, PermanentError):
             log.error("%s: parking %s %s: %s", self.name, env.type, env.id, exc)
             delivery.park("rejected", str(exc))
             self._settle("parked")
             return
-        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then parked
-            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
-            attempt = delivery.retries + 1
-            if attempt <= self.topology.max_retries:
-                delay = self.topology.delay_for(attempt)
-                log.warning("%s: %s %s failed (attempt %d), retry in %.1fs: %s",
-                            self.name, env.type, env.id, attempt, delay, exc)
-                delivery.retry(delay, error)
-                self._settle("retried")
-            else:
-                log.error("%s: parking %s %s after %d retries: %s",
-                          self.name, env.type, env.id, delivery.retries, exc)
-                delivery.park("retries-exhausted", error)
-                self._settle("parked")
-            return
-        finally:
-            reset_context(token)
-            HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-        delivery.ack()
-        self._settle(outcome)
+        error = f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc, limit=5))}"
+        attempt = delivery.retries + 1
+        if attempt <= self.topology.max_retries:
+            delay = self.topology.delay_for(attempt)
+            log.warning("%s: %s %s failed (attempt %d), retry in %.1fs: %s",
+                        self.name, env.type, env.id, attempt, delay, exc)
+            delivery.retry(delay, error)
+            self._settle("retried")
+        else:
+            log.error("%s: parking %s %s after %d retries: %s",
+                      self.name, env.type, env.id, delivery.retries, exc)
+            delivery.park("retries-exhausted", error)
+            self._settle("parked")
+
+
+_Ready = tuple[Delivery, Envelope, Subscription, dict[str, Any]]
+
+
+def _is_connectivity(exc: BaseException) -> bool:
+    """Errors that may mean the database went away (the probe then decides)."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        getattr(exc, "connection_invalidated", False))

@@ -18,8 +18,10 @@ from .broker import (
     PARK_REASON_HEADER,
     PARKED_AT_HEADER,
     RETRY_HEADER,
+    Batch,
     Broker,
     Delivery,
+    DependencyUnavailable,
     OutgoingMessage,
     ParkedMessage,
     describe_parked,
@@ -118,6 +120,30 @@ class InMemoryBroker(Broker):
             msg = queue.get(timeout=0.2)
             if msg is not None:
                 on_delivery(_MemoryDelivery(self, topology, msg))
+
+    def consume_batches(self, topology: ConsumerTopology, on_batch: Batch, stop: threading.Event,
+                        max_batch: int = 50) -> None:
+        self.declare(topology)
+        queue = self._queue(topology.queue)
+        while not stop.is_set():
+            first = queue.get(timeout=0.2)
+            if first is None:
+                continue
+            batch = [first]
+            while len(batch) < max_batch and (more := queue.get(timeout=0)) is not None:
+                batch.append(more)
+            deliveries: list[Delivery] = [_MemoryDelivery(self, topology, m) for m in batch]
+            while deliveries and not stop.is_set():
+                try:
+                    on_batch(deliveries)
+                    deliveries = []
+                except DependencyUnavailable as exc:
+                    deliveries = exc.pending
+                    while not stop.is_set() and not exc.ready():
+                        stop.wait(0.5)
+            with queue.cond:  # stopping while holding some: back to the queue's head
+                for d in reversed(deliveries):
+                    queue.items.appendleft(d._msg)  # type: ignore[attr-defined]
 
     def list_parked(self, topology: ConsumerTopology, limit: int = 100) -> list[ParkedMessage]:
         q = self._queue(topology.parking_queue)

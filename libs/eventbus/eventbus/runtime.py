@@ -75,6 +75,8 @@ class ServiceBus:
             batch_size=int(os.environ.get("OUTBOX_BATCH_SIZE", "100")),
             safety_poll=float(os.environ.get("OUTBOX_SAFETY_POLL", "5")),
         )
+        # Events committed per consumer transaction (what has arrived, up to this many).
+        self.consumer_batch = int(os.environ.get("EVENTS_CONSUMER_BATCH", "50"))
         self.consumer = EventConsumer(
             queue, self.session_factory, self.inbox, self.subscriptions, self.topology
         )
@@ -108,7 +110,8 @@ class ServiceBus:
 
     def _consume(self, stop: threading.Event) -> None:
         try:
-            self.broker.consume(self.topology, self.consumer.handle, stop)
+            self.broker.consume_batches(self.topology, self.consumer.handle_batch, stop,
+                                        max_batch=self.consumer_batch)
         except Exception:
             log.exception("%s consumer stopped", self.service)
             stop.set()  # a dead consumer takes the worker down so it gets restarted
