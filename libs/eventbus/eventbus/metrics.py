@@ -1,6 +1,6 @@
 """Prometheus counters for the event bus (scraped from each process's /metrics)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 OUTBOX_PUBLISHED = Counter("crm_outbox_published_total", "Outbox rows published", ["service"])
 RELAY_FAILURES = Counter("crm_outbox_publish_failures_total", "Failed relay batches", ["service"])
@@ -10,4 +10,7 @@ EVENTS_HANDLED = Counter(
 HANDLER_SECONDS = Histogram(
     "crm_event_handler_seconds", "Handler transaction time", ["consumer"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_UNSENT = Gauge(
+    "crm_outbox_unsent", "Committed events not yet confirmed by the broker (read on scrape)", ["service"]
 )

@@ -38,6 +38,8 @@ class OutboxRelay:
         batch_size: int = 100,
         safety_poll: float = 5.0,
         retention: timedelta = timedelta(days=7),
+        inbox: Table | None = None,
+        inbox_retention: timedelta = timedelta(days=30),
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -46,6 +48,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.safety_poll = safety_poll
         self.retention = retention
+        # The inbox only has to outlive any redelivery; a month is far past retries and replays.
+        self.inbox = inbox
+        self.inbox_retention = inbox_retention
         self.wake = threading.Event()
         self._last_prune = float("-inf")  # first prune at the first idle moment
 
@@ -115,6 +120,9 @@ class OutboxRelay:
         cutoff = datetime.now(UTC) - self.retention
         with Session(self.engine) as session, session.begin():
             session.execute(delete(self.outbox).where(self.outbox.c.sent_at < cutoff))
+            if self.inbox is not None:
+                inbox_cutoff = datetime.now(UTC) - self.inbox_retention
+                session.execute(delete(self.inbox).where(self.inbox.c.processed_at < inbox_cutoff))
 
     def run(self, stop: threading.Event) -> None:
         register_waker(self.engine, self.wake)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import MetaData
@@ -74,6 +75,8 @@ class ServiceBus:
             engine, self.outbox, _LazyBroker(self), service=service,
             batch_size=int(os.environ.get("OUTBOX_BATCH_SIZE", "100")),
             safety_poll=float(os.environ.get("OUTBOX_SAFETY_POLL", "5")),
+            inbox=self.inbox,
+            inbox_retention=timedelta(days=float(os.environ.get("INBOX_RETENTION_DAYS", "30"))),
         )
         # Events committed per consumer transaction (what has arrived, up to this many).
         self.consumer_batch = int(os.environ.get("EVENTS_CONSUMER_BATCH", "50"))

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from .metrics import OUTBOX_UNSENT
 from .runtime import ServiceBus
 
 log = logging.getLogger("eventbus.worker")
@@ -51,6 +52,18 @@ def _health_server(port: int, bus: ServiceBus, threads: list[threading.Thread]) 
     return server
 
 
+def _watch_backlog(bus: ServiceBus) -> None:
+    """Expose the outbox backlog on /metrics: the figure to alert on when the broker is away."""
+
+    def unsent() -> float:
+        try:
+            return float(bus.outbox_backlog()["unsent"])  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - database down: report "unknown", not a stale number
+            return float("nan")
+
+    OUTBOX_UNSENT.labels(bus.service).set_function(unsent)
+
+
 def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     _requested[0] = False
@@ -64,6 +77,7 @@ def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
     consumers = int(os.environ.get("EVENTS_CONSUMER_THREADS", "1"))
     threads = bus.start_worker(stop, consumers=consumers)
     server = None
+    _watch_backlog(bus)
     if os.environ.get("WORKER_HEALTH_PORT"):
         server = _health_server(int(os.environ["WORKER_HEALTH_PORT"]), bus, threads)
     log.info("%s worker running (%d threads)", bus.service, len(threads))

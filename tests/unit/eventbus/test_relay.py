@@ -199,3 +199,21 @@ def test_old_sent_rows_are_pruned(sqlite_engine: Engine, outbox: Table) -> None:
     relay._prune()
     with sqlite_engine.connect() as conn:
         assert len(conn.execute(select(outbox.c.id)).all()) == 1
+
+
+def test_inbox_rows_older_than_the_retention_are_pruned(sqlite_engine: Engine) -> None:
+    metadata = MetaData()
+    outbox, inbox = define_tables(metadata)
+    metadata.create_all(sqlite_engine)
+    relay = OutboxRelay(sqlite_engine, outbox, InMemoryBroker(), service="unit", inbox=inbox)
+    with Session(sqlite_engine) as session, session.begin():
+        for _ in range(2):
+            claim_inbox(session, inbox, "c", new_event(source="t", type="t.thing.done.v1", data={}))
+    with sqlite_engine.begin() as conn:
+        oldest = conn.execute(select(inbox.c.event_id)).scalars().first()
+        conn.execute(update(inbox).where(inbox.c.event_id == oldest)
+                     .values(processed_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    relay._prune()
+    with sqlite_engine.connect() as conn:
+        left = conn.execute(select(inbox.c.event_id)).scalars().all()
+    assert len(left) == 1 and oldest not in left
