@@ -14,6 +14,7 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness probes, every few seconds
     system = EmbeddedSystem(EmbeddedConfig.from_env())
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
