@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Select, tuple_
+
 from .problems import Problem
 
 
@@ -24,6 +26,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     except (ValueError, TypeError) as exc:
         raise Problem(422, "Unprocessable Content", "invalid cursor",
                       errors={"query": {"cursor": ["Not a cursor from a previous page."]}}) from exc
+
+
+def newest_first(stmt: Select[Any], at: Any, id_: Any, query: dict[str, Any]) -> Select[Any]:
+    """Order by ``(at, id)`` newest first, continue after ``query["cursor"]``, and fetch one
+    row more than ``query["limit"]`` so ``page`` can tell whether another page follows."""
+    if query.get("cursor"):
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        stmt = stmt.where(tuple_(at, id_) < tuple_(cursor_at, cursor_id))
+    return stmt.order_by(at.desc(), id_.desc()).limit(query["limit"] + 1)
 
 
 def as_utc(value: datetime) -> datetime:

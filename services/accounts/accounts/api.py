@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, PageQuerySchema, Problem
-from httpapi.paging import decode_cursor, page
+from httpapi.paging import newest_first, page
 
 from . import domain
 from .models import Account, AccountAudit
@@ -86,10 +86,7 @@ class Accounts(MethodView):
         stmt = _in_scope(select(Account), domain.scope_for(current_principal()))
         if query["owner_id"]:
             stmt = stmt.where(Account.owner_id == query["owner_id"])
-        if query["cursor"]:
-            created_at, account_id = decode_cursor(query["cursor"])
-            stmt = stmt.where(tuple_(Account.created_at, Account.id) < tuple_(created_at, account_id))
-        stmt = stmt.order_by(Account.created_at.desc(), Account.id.desc()).limit(query["limit"] + 1)
+        stmt = newest_first(stmt, Account.created_at, Account.id, query)
         with _ctx().bus.session_factory() as session:
             rows = list(session.scalars(stmt))
         return page(rows, query["limit"], key=lambda a: (a.created_at, a.id))
@@ -114,9 +111,6 @@ class AccountAuditTrail(MethodView):
         with _ctx().bus.session_factory() as session:
             _visible_account(session, account_id)
             stmt = select(AccountAudit).where(AccountAudit.account_id == account_id)
-            if query["cursor"]:
-                at, audit_id = decode_cursor(query["cursor"])
-                stmt = stmt.where(tuple_(AccountAudit.at, AccountAudit.id) < tuple_(at, audit_id))
-            stmt = stmt.order_by(AccountAudit.at.desc(), AccountAudit.id.desc()).limit(query["limit"] + 1)
+            stmt = newest_first(stmt, AccountAudit.at, AccountAudit.id, query)
             rows = list(session.scalars(stmt))
         return page(rows, query["limit"], key=lambda r: (r.at, r.id))

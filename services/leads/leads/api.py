@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
-from httpapi.paging import decode_cursor, page
+from httpapi.paging import newest_first, page
 
 from . import domain, intake, ownership, pipeline_service
 from .events import LEAD_CONVERTED, converted_payload
@@ -93,10 +93,7 @@ class Leads(MethodView):
         for field in ("status", "source", "owner_id"):
             if query[field]:
                 stmt = stmt.where(getattr(Lead, field) == query[field])
-        if query["cursor"]:
-            created_at, lead_id = decode_cursor(query["cursor"])
-            stmt = stmt.where(tuple_(Lead.created_at, Lead.id) < tuple_(created_at, lead_id))
-        stmt = stmt.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(query["limit"] + 1)
+        stmt = newest_first(stmt, Lead.created_at, Lead.id, query)
         with _ctx().bus.session_factory() as session:
             rows = list(session.scalars(stmt))
         return page(rows, query["limit"], key=lambda lead: (lead.created_at, lead.id))

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask.views import MethodView
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
-from httpapi.paging import decode_cursor, page
+from httpapi.paging import newest_first, page
 
 from . import domain, pipeline_service
 from .api import SALES, _ctx, _visible_lead
@@ -198,10 +198,7 @@ class LeadFollowUps(MethodView):
         with _ctx().bus.session_factory() as session:
             _visible_lead(session, lead_id)
             stmt = select(LeadFollowUp).where(LeadFollowUp.lead_id == lead_id)
-            if query["cursor"]:
-                at, row_id = decode_cursor(query["cursor"])
-                stmt = stmt.where(tuple_(LeadFollowUp.at, LeadFollowUp.id) < tuple_(at, row_id))
-            stmt = stmt.order_by(LeadFollowUp.at.desc(), LeadFollowUp.id.desc()).limit(query["limit"] + 1)
+            stmt = newest_first(stmt, LeadFollowUp.at, LeadFollowUp.id, query)
             rows = list(session.scalars(stmt))
         return page(rows, query["limit"], key=lambda r: (r.at, r.id))
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
-from httpapi.paging import decode_cursor, page
+from httpapi.paging import newest_first, page
 
 from . import domain
 from .models import Notification
@@ -42,10 +42,7 @@ class Notifications(MethodView):
         if query["unread"] is not None:
             read_at = Notification.read_at
             stmt = stmt.where(read_at.is_(None) if query["unread"] else read_at.is_not(None))
-        if query["cursor"]:
-            created_at, note_id = decode_cursor(query["cursor"])
-            stmt = stmt.where(tuple_(Notification.created_at, Notification.id) < tuple_(created_at, note_id))
-        stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(query["limit"] + 1)
+        stmt = newest_first(stmt, Notification.created_at, Notification.id, query)
         with _ctx().bus.session_factory() as session:
             rows = list(session.scalars(stmt))
         return page(rows, query["limit"], key=lambda n: (n.created_at, n.id))

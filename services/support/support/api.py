@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
-from httpapi.paging import decode_cursor, page
+from httpapi.paging import newest_first, page
 from servicedb import next_code
 
 from . import domain
@@ -94,10 +94,7 @@ class Tickets(MethodView):
         for field in ("account_id", "kind"):
             if query[field]:
                 stmt = stmt.where(getattr(Ticket, field) == query[field])
-        if query["cursor"]:
-            created_at, ticket_id = decode_cursor(query["cursor"])
-            stmt = stmt.where(tuple_(Ticket.created_at, Ticket.id) < tuple_(created_at, ticket_id))
-        stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(query["limit"] + 1)
+        stmt = newest_first(stmt, Ticket.created_at, Ticket.id, query)
         with _ctx().bus.session_factory() as session:
             rows = list(session.scalars(stmt))
         return page(rows, query["limit"], key=lambda t: (t.created_at, t.id))

@@ -1,3 +1,5 @@
+"""The leads app on a fresh PostgreSQL database; callers come from tests/services/conftest.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,23 +17,3 @@ def leads_ctx(pg_url: str, isolated_bus: str) -> LeadsContext:
 @pytest.fixture
 def client(leads_ctx: LeadsContext, issuer) -> FlaskClient:  # type: ignore[no-untyped-def]
     return create_app(leads_ctx, verifier=issuer.verifier()).test_client()
-
-
-@pytest.fixture
-def rep1(issuer) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return issuer.headers("rep1", "sales_rep", team="east")
-
-
-@pytest.fixture
-def rep2(issuer) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return issuer.headers("rep2", "sales_rep", team="east")
-
-
-@pytest.fixture
-def manager(issuer) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return issuer.headers("manager", "sales_manager", team="east")
-
-
-@pytest.fixture
-def admin(issuer) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return issuer.headers("admin", "admin")
