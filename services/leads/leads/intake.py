@@ -116,10 +116,27 @@ def register(ctx: LeadsContext, session: Session, principal: Principal, body: di
     result = dedupe.check(session, candidate(body))
     if domain.records_visit(body["source"]):
         existing = visit_target(result)
-        if existing is not None:
+        if existing is not None:  # a returning customer: a visit, and no rotation turn taken
             visit = record_visit(ctx, session, principal, existing, body["source"], body.get("note"))
             return Outcome(existing, False, visit, result)
+    if body.get("assign_by_rotation"):
+        owner = rotation_owner(ctx, session, principal, body)
     return Outcome(create_lead(ctx, session, principal, body, owner), True, None, result)
+
+
+def rotation_owner(ctx: LeadsContext, session: Session, principal: Principal,
+                   body: dict[str, Any]) -> tuple[str, str | None]:
+    """The owner the caller's team rotation gives a new walk-in or call (轮流接待)."""
+    if not principal.team:
+        raise Problem(422, "Unprocessable Content", "the caller belongs to no team with a rotation",
+                      errors={"json": {"assign_by_rotation": ["The caller has no team."]}})
+    named = (body["named_rep"],) if body.get("named_rep") else ()
+    try:
+        assignment = ownership.take_rotation_turn(ctx, session, principal.team, principal.sub,
+                                                  body["name"], named)
+    except domain.RuleViolation as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    return assignment.rep, principal.team
 
 
 def match_view(match: Match, result: dedupe.DedupeResult, principal: Principal) -> dict[str, Any]:

@@ -224,3 +224,29 @@ def latest_split(session: Session, lead_id: str) -> dict[str, Any]:
     return {"split_id": first.split_id, "situation": first.situation, "at": first.at,
             "by": first.by, "reason": first.reason,
             "shares": [{"rep": r.rep, "percent": r.percent} for r in latest]}
+
+
+def take_rotation_turn(ctx: LeadsContext, session: Session, team: str, actor: str, customer: str,
+                       named: tuple[str, ...] = ()) -> Any:
+    """Today's rotation of ``team`` (in the organisation's timezone) picks who receives a new
+    walk-in or call; logged like ``POST /rotation/{team}/{day}/next``. RuleViolation when the
+    team has no rotation today or nobody is on duty."""
+    from . import domain, rotation  # local: rotation stays a pure module without this one
+    from .models_ownership import RotationDay, RotationLogRow
+
+    now = ctx.clock()
+    day = now.astimezone(current_policy(session).tz).date()
+    row = session.get(RotationDay, (team, day), with_for_update=True)
+    if row is None:
+        raise domain.RuleViolation(f"team {team} has no reception rotation for {day.isoformat()}")
+    state = rotation_from_json(row.team, row.day, row.state)
+    event = rotation.NamedRep(customer, named) if named else rotation.NewCustomer(customer)
+    state, assignment = rotation.next_rep(state, event)
+    row.state = rotation_to_json(state)
+    row.version += 1
+    row.updated_at, row.updated_by = now, actor
+    session.add(RotationLogRow(team=row.team, day=row.day, at=now, actor=actor, action="next",
+                               reason=assignment.reason, rep=assignment.rep,
+                               served_by=assignment.served_by, kind=assignment.kind,
+                               customer=customer, consumed_turn=assignment.consumed_turn))
+    return assignment

@@ -63,6 +63,24 @@ class LeadCreateSchema(ContactSchema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000),
                          metadata={"description": "Kept on the visit when a walk-in/call is recorded "
                                                   "on an existing lead"})
+    assign_by_rotation = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Walk-in or call registered at reception: the caller's team's "
+                                 "rotation for today picks the owner (轮流接待); a returning "
+                                 "customer is recorded as a visit and takes no turn"})
+    named_rep = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100),
+                              metadata={"description": "With assign_by_rotation: the rep the customer "
+                                                       "asked for, served outside the rotation"})
+
+    @validates_schema
+    def _rotation(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("named_rep") and not data.get("assign_by_rotation"):
+            raise ValidationError("Only with assign_by_rotation.", "named_rep")
+        if data.get("assign_by_rotation"):
+            if data.get("source") not in ("walk_in", "phone_call"):
+                raise ValidationError("The rotation receives walk-ins and calls only.", "assign_by_rotation")
+            if data.get("owner_id"):
+                raise ValidationError("Either an owner or the rotation, not both.", "owner_id")
 
     @validates_schema
     def _referral(self, data: dict[str, Any], **_: Any) -> None:

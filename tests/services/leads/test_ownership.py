@@ -341,3 +341,38 @@ def test_conversion_event_carries_the_recorded_split(client, rep1, manager, lead
     assert resp.status_code == 201, resp.json
     assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
     assert converted_split() == [{"rep": "rep1", "percent": "80.00"}, {"rep": "rep2", "percent": "20.00"}]
+
+
+def test_reception_registers_walk_ins_through_the_rotation(client, rep1, manager, leads_ctx):  # type: ignore[no-untyped-def]
+    """轮流接待 in one step: new walk-ins and calls go to the next rep on duty, a named rep
+    serves outside the order, a returning customer is a visit and takes no turn."""
+    from zoneinfo import ZoneInfo
+
+    today = leads_ctx.clock().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+    def walk_in(phone: str, **extra: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+        resp = client.post("/api/v1/leads", headers=rep1, json={
+            "name": f"Visitor {phone[-4:]}", "phone": phone, "source": "walk_in",
+            "assign_by_rotation": True, **extra})
+        return resp.status_code, resp.json
+
+    assert walk_in("+8613700000001")[0] == 409  # no rotation set for today yet
+    resp = client.put(f"/api/v1/leads/rotation/east/{today}", headers=manager,
+                      json={"reps": ["rep1", "rep2"]})
+    assert resp.status_code == 200, resp.json
+    first = walk_in("+8613700000001")
+    assert first[0] == 201 and first[1]["owner_id"] == "rep1"
+    assert walk_in("+8613700000002")[1]["owner_id"] == "rep2"
+    returning = walk_in("+8613700000001")
+    assert returning[0] == 200 and returning[1]["visit_recorded"] is True
+    assert walk_in("+8613700000003")[1]["owner_id"] == "rep1"  # the visit took no turn
+    named = walk_in("+8613700000004", named_rep="rep1")
+    assert named[1]["owner_id"] == "rep1"
+    assert walk_in("+8613700000005")[1]["owner_id"] == "rep2"  # naming took no turn either
+    log = client.get(f"/api/v1/leads/rotation/east/{today}/log", headers=manager).json
+    assert sum(1 for entry in log["items"] if entry["action"] == "next") == 5
+
+    bad = client.post("/api/v1/leads", headers=rep1, json={
+        "name": "Caller", "phone": "+8613700000009", "source": "trade_show",
+        "assign_by_rotation": True})
+    assert bad.status_code == 422 and "assign_by_rotation" in bad.json["errors"]["json"]
