@@ -58,7 +58,7 @@ def test_same_company_links_instead_of_opening_a_twin(accounts_ctx: AccountsCont
                      owner_id="rep1", converted_by="manager")
     with running_worker(accounts_ctx.bus) as bus:
         event = publish(bus, envelope(CONVERTED, data, subject=data["lead_id"]))
-        wait_settled(bus, "handled")
+        wait_settled(bus, "handled", count=2)  # the first was _open_existing's
 
     assert _count(accounts_ctx, Account) == 1
     with accounts_ctx.bus.session_factory() as s:
@@ -110,5 +110,5 @@ def test_an_inactive_account_is_not_linked_to(accounts_ctx: AccountsContext) -> 
         s.get(Account, existing.id).status = "closed"
     with running_worker(accounts_ctx.bus) as bus:
         publish(bus, envelope(CONVERTED, converted()))
-        wait_settled(bus, "handled")
+        wait_settled(bus, "handled", count=2)  # the first was _open_existing's
     assert _count(accounts_ctx, Account) == 2 and _count(accounts_ctx, LeadLink) == 0
