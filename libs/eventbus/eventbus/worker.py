@@ -22,7 +22,6 @@ from .metrics import OUTBOX_UNSENT
 from .runtime import ServiceBus
 
 log = logging.getLogger("eventbus.worker")
-_requested = [False]
 
 
 def _health_server(port: int, bus: ServiceBus, threads: list[threading.Thread]) -> ThreadingHTTPServer:
@@ -66,10 +65,10 @@ def _watch_backlog(bus: ServiceBus) -> None:
 
 def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
-    _requested[0] = False
+    requested = threading.Event()  # a signal asked us to stop (vs. a thread that died)
 
     def _on_signal(*_: object) -> None:
-        _requested[0] = True
+        requested.set()
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -91,7 +90,7 @@ def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
         server.shutdown()
     bus.broker.close()
     # Exit non-zero when a thread died (not a requested stop) so a supervisor restarts us.
-    return 0 if not any(t.is_alive() for t in threads) and _requested[0] else 1
+    return 0 if not any(t.is_alive() for t in threads) and requested.is_set() else 1
 
 
 def main(make_bus: Callable[[], ServiceBus], argv: Sequence[str] | None = None) -> int:

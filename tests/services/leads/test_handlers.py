@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from leads.models import AccountCompany
 from leads.wiring import LeadsContext
-from testkit.events import envelope, publish, running_worker, wait_settled
+from testkit.events import envelope, publish, running_worker, wait_parked, wait_settled
 
 pytestmark = pytest.mark.integration
 OPENED = "accounts.account.opened.v1"
@@ -85,3 +85,16 @@ def test_known_accounts_show_in_dedupe_authorized_list_and_referrals(  # type: i
         "name": "Li Si", "phone": "13900139000", "source": "referral",
         "referrer_type": "account", "referrer_id": data["account_id"]})
     assert resp.status_code == 201 and resp.json["owner_id"] == "rep1"
+
+
+@pytest.mark.parametrize("event_type", [OPENED, "accounts.account.linked.v1"])
+def test_poison_payload_is_parked_and_consumer_goes_on(leads_ctx: LeadsContext, event_type: str) -> None:
+    bad = opened()
+    del bad["account_id"]  # required by both consumer schemas
+    with running_worker(leads_ctx.bus) as bus:
+        poison = publish(bus, envelope(event_type, bad))
+        publish(bus, envelope(OPENED, opened()))
+        parked = wait_parked(bus, poison.id)
+        wait_settled(bus, "handled")
+    assert parked.reason == "invalid-payload" and "account_id" in (parked.error or "")
+    assert len(_rows(leads_ctx)) == 1

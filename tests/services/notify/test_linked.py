@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from notify.models import Notification
 from notify.wiring import NotifyContext
-from testkit.events import envelope, outbox_events, publish, running_worker, wait_settled
+from testkit.events import envelope, outbox_events, publish, running_worker, wait_parked, wait_settled
 
 pytestmark = pytest.mark.integration
 LINKED = "accounts.account.linked.v1"
@@ -44,3 +44,15 @@ def test_lead_owner_is_notified_once_on_redelivery(notify_ctx: NotifyContext) ->
                          "Hangzhou Bamboo Co., Ltd. (C-000042)")
     assert (note.subject_type, note.subject_id) == ("account", data["account_id"])
     assert len(outbox_events(notify_ctx.bus, "notify.notification.created.v1")) == 1
+
+
+def test_poison_linked_payload_is_parked_and_consumer_goes_on(notify_ctx: NotifyContext) -> None:
+    bad = linked()
+    del bad["lead_owner_id"]  # whom to notify: without it the event cannot be handled
+    with running_worker(notify_ctx.bus) as bus:
+        poison = publish(bus, envelope(LINKED, bad))
+        publish(bus, envelope(LINKED, linked()))
+        parked = wait_parked(bus, poison.id)
+        wait_settled(bus, "handled")
+    assert parked.reason == "invalid-payload" and "lead_owner_id" in (parked.error or "")
+    assert [n.recipient_id for n in _notifications(notify_ctx)] == ["rep1"]
