@@ -9,7 +9,7 @@ PACKAGES := -e libs/eventbus -e libs/servicedb -e libs/authn -e libs/httpapi \
 	-e gateway -e embedded
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml embedded/pyproject.toml)
 
-.PHONY: install run up down status test test-unit lint bench clean
+.PHONY: install run up down status test test-unit lint bench mutation clean
 
 $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,19 @@ test-unit: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/run_all.py
 
+## Mutation-test one pure rule module: make mutation MODULE=<path.py> TESTS="<test paths>"
+.venv-mutation/.installed: constraints-mutation.txt
+	$(PYTHON) -m venv .venv-mutation
+	.venv-mutation/bin/pip install --quiet --disable-pip-version-check -c constraints-mutation.txt cosmic-ray
+	touch $@
+
+mutation: install .venv-mutation/.installed
+	$(BIN)/python tools/mutation.py $(MODULE) $(TESTS)
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) .venv-mutation var

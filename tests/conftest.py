@@ -55,6 +55,17 @@ def pg_url(pg_server: str) -> Iterator[str]:
     drop_database(pg_server, name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database for one service-tier test, once on each backend: SQLite (what the
+    embedded ``make run`` uses) and PostgreSQL (the distributed mode), so behaviour cannot
+    differ between them unnoticed."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/service.db"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
 def isolated_bus(monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh exchange and queue prefix so tests sharing one broker never see each other."""

@@ -72,9 +72,7 @@ class EmbeddedSystem:
             app_module = importlib.import_module(f"{service}.app")
             ctx = wiring.build()
             self.threads += ctx.bus.start_worker(self.stop)
-            background = getattr(wiring, "start_background", None)  # e.g. leads' cadence scheduler
-            if background is not None:
-                self.threads += background(ctx, self.stop)
+            self.threads += ctx.background(self.stop)  # e.g. leads' cadence scheduler
             self._serve(app_module.create_app(ctx), self.config.service_port(service), service)
         gateway_app = importlib.import_module("gateway.app").create_app()
         self._serve(gateway_app, self.config.gateway_port, "gateway", host=self.config.host)

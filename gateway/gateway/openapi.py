@@ -58,7 +58,7 @@ def rewrite_refs(node: Any, service: str) -> Any:
     """A copy of ``node`` with every ``$ref`` (and discriminator mapping) pointing at the
     service's prefixed components."""
     if isinstance(node, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 out[key] = _prefixed_ref(value, service)

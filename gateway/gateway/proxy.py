@@ -165,7 +165,7 @@ class Proxy:
                 for chunk in upstream.stream(1 << 16, decode_content=False):
                     chunks.append(chunk)
                     if time.monotonic() > deadline:  # a trickling upstream must not hold us
-                        raise ReadTimeoutError(None, url, "upstream body exceeded the deadline")
+                        raise ReadTimeoutError(None, url, "upstream body exceeded the deadline")  # type: ignore[arg-type]
             finally:
                 upstream.release_conn()
         except (ConnectTimeoutError, EmptyPoolError) as exc:  # includes NewConnectionError

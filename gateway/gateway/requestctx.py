@@ -20,7 +20,7 @@ def valid_request_id(value: str) -> bool:
 
 def valid_traceparent(value: str) -> bool:
     match = _TRACEPARENT.match(value)
-    return bool(match) and set(match["trace"]) != {"0"} and set(match["parent"]) != {"0"}
+    return match is not None and set(match["trace"]) != {"0"} and set(match["parent"]) != {"0"}
 
 
 def new_traceparent() -> str:

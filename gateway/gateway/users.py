@@ -2,13 +2,29 @@
 list them. They exist only to try the system without an identity provider; production signs
 in through a real OIDC provider (``AUTH_JWKS_URL``) or uses API keys.
 
-| username | roles         | team    |
-|----------|---------------|---------|
-| admin    | admin         |         |
-| manager  | sales_manager | east    |
-| rep1     | sales_rep     | east    |
-| rep2     | sales_rep     | east    |
-| agent    | support_agent | service |
+| username   | roles              | team    |
+|------------|--------------------|---------|
+| admin      | admin              |         |
+| manager    | sales_manager      | east    |
+| rep1       | sales_rep          | east    |
+| rep2       | sales_rep          | east    |
+| manager2   | sales_manager      | west    |
+| rep3       | sales_rep          | west    |
+| reception  | receptionist       | east    |
+| clerk      | archive_clerk      |         |
+| svcclerk   | service_clerk      |         |
+| reviewer   | review_group       |         |
+| opsmgr     | sales_ops_manager  |         |
+| vp         | sales_vp           |         |
+| gm         | sales_gm           |         |
+| ceo        | group_gm           |         |
+| brand      | brand_dept         |         |
+| finance    | finance            |         |
+| agent      | support_agent      | service |
+| agent2     | support_agent      | service |
+| supervisor | support_supervisor | service |
+| tech       | technician         | service |
+| qa         | quality_inspector  | service |
 
 Every demo user's password is ``crm-demo``.
 """
@@ -20,7 +36,25 @@ import hmac
 from dataclasses import dataclass
 from functools import cache
 
-from authn import ADMIN, SALES_MANAGER, SALES_REP, SUPPORT_AGENT
+from authn import (
+    ADMIN,
+    ARCHIVE_CLERK,
+    BRAND_DEPT,
+    FINANCE,
+    GROUP_GM,
+    QUALITY_INSPECTOR,
+    RECEPTIONIST,
+    REVIEW_GROUP,
+    SALES_GM,
+    SALES_MANAGER,
+    SALES_OPS_MANAGER,
+    SALES_REP,
+    SALES_VP,
+    SERVICE_CLERK,
+    SUPPORT_AGENT,
+    SUPPORT_SUPERVISOR,
+    TECHNICIAN,
+)
 
 DEMO_PASSWORD = "crm-demo"  # noqa: S105 - documented demo credential, off unless AUTH_DEMO_USERS=1
 _SALT = b"crm-gateway-demo-users"
@@ -40,7 +74,23 @@ DEMO_USERS: dict[str, User] = {u.username: u for u in (
     User("manager", "Mia Manager", (SALES_MANAGER,), "east"),
     User("rep1", "Ray Rep One", (SALES_REP,), "east"),
     User("rep2", "Rita Rep Two", (SALES_REP,), "east"),
+    User("manager2", "Wen Manager West", (SALES_MANAGER,), "west"),
+    User("rep3", "Rui Rep Three", (SALES_REP,), "west"),
+    User("reception", "Rong Reception", (RECEPTIONIST,), "east"),
+    User("clerk", "Chen Archive Clerk", (ARCHIVE_CLERK,)),
+    User("svcclerk", "Shu Service Clerk", (SERVICE_CLERK,)),
+    User("reviewer", "Rao Review Group", (REVIEW_GROUP,)),
+    User("opsmgr", "Ou Sales Ops Manager", (SALES_OPS_MANAGER,)),
+    User("vp", "Wei Sales VP", (SALES_VP,)),
+    User("gm", "Guo Sales GM", (SALES_GM,)),
+    User("ceo", "Cai Group GM", (GROUP_GM,)),
+    User("brand", "Bai Brand Dept", (BRAND_DEPT,)),
+    User("finance", "Fan Finance", (FINANCE,)),
     User("agent", "Sam Support", (SUPPORT_AGENT,), "service"),
+    User("agent2", "Su Support Two", (SUPPORT_AGENT,), "service"),
+    User("supervisor", "Song Supervisor", (SUPPORT_SUPERVISOR,), "service"),
+    User("tech", "Tang Technician", (TECHNICIAN,), "service"),
+    User("qa", "Qian Quality", (QUALITY_INSPECTOR,), "service"),
 )}
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from testkit.catalogue import catalogue_text
+
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
@@ -60,9 +62,8 @@ def test_consumers_read_what_accounts_publishes(consumer: str, from_lead: bool) 
 
 
 def test_every_published_type_is_in_the_catalogue() -> None:
-    from pathlib import Path
 
-    catalogue = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+    catalogue = catalogue_text()
     from accounts import events as accounts
     from leads import events as leads
     from leads import events_ownership as leads_ownership

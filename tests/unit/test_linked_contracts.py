@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+
+from testkit.catalogue import catalogue_text
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -36,5 +37,5 @@ def test_consumers_read_what_accounts_publishes(consumer: str) -> None:
 def test_linked_is_in_the_catalogue() -> None:
     from accounts.events import ACCOUNT_LINKED
 
-    catalogue = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+    catalogue = catalogue_text()
     assert f"`{ACCOUNT_LINKED}`" in catalogue

@@ -36,6 +36,26 @@ class AuthUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """``AUTH_JWKS_URL``, ``AUTH_ISSUER``, ``AUTH_AUDIENCE``, ``AUTH_API_KEYS``, parsed once."""
+
+    jwks_url: str = "http://127.0.0.1:8080/.well-known/jwks.json"
+    issuer: str | None = None
+    audience: str | None = "crm"
+    api_keys: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            jwks_url=env.get("AUTH_JWKS_URL") or cls.jwks_url,
+            issuer=env.get("AUTH_ISSUER") or None,
+            audience=env.get("AUTH_AUDIENCE", "crm") or None,
+            api_keys=env.get("AUTH_API_KEYS", ""),
+        )
+
+
+@dataclass(frozen=True)
 class ApiKey:
     name: str
     digest: str
@@ -82,13 +102,13 @@ class Verifier:
         self._verified = _VerifiedTokens()
 
     @classmethod
+    def from_settings(cls, settings: AuthSettings) -> Verifier:
+        return cls(jwks_url=settings.jwks_url, issuer=settings.issuer, audience=settings.audience,
+                   api_keys=parse_api_keys(settings.api_keys))
+
+    @classmethod
     def from_env(cls) -> Verifier:
-        return cls(
-            jwks_url=os.environ.get("AUTH_JWKS_URL", "http://127.0.0.1:8080/.well-known/jwks.json"),
-            issuer=os.environ.get("AUTH_ISSUER") or None,
-            audience=os.environ.get("AUTH_AUDIENCE", "crm") or None,
-            api_keys=parse_api_keys(os.environ.get("AUTH_API_KEYS", "")),
-        )
+        return cls.from_settings(AuthSettings.from_env())
 
     def verify_headers(self, headers: Any) -> Principal:
         auth = headers.get("Authorization", "")

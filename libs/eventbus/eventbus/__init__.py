@@ -5,10 +5,11 @@ from .broker import Broker, Delivery, OutgoingMessage, ParkedMessage, PublishErr
 from .consumer import EventConsumer, PermanentError, Subscription
 from .envelope import Envelope, MalformedEvent, TraceContext, new_event
 from .runtime import ServiceBus, broker_from_url
+from .settings import BusSettings
 from .topology import ConsumerTopology
 
 __all__ = [
-    "Broker", "ConsumerTopology", "Delivery", "Envelope", "EventConsumer", "MalformedEvent",
+    "Broker", "BusSettings", "ConsumerTopology", "Delivery", "Envelope", "EventConsumer", "MalformedEvent",
     "OutgoingMessage", "ParkedMessage", "PermanentError", "PublishError", "ServiceBus",
     "Subscription", "TraceContext", "broker_from_url", "new_event",
 ]

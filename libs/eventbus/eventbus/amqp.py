@@ -42,7 +42,8 @@ from .broker import (
     strip_failure_headers,
 )
 from .envelope import utcnow_iso
-from .topology import ConsumerTopology, exchange_name
+from .settings import DEFAULT_EXCHANGE
+from .topology import ConsumerTopology
 
 log = logging.getLogger("eventbus.amqp")
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -52,8 +53,14 @@ class BrokerUnavailable(RuntimeError):
     """The broker could not be reached within the reconnect budget."""
 
 
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError, EOFError)
+_DISCARD_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, AttributeError)
+_CONSUME_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, PublishError)
+
+
 def _connection_errors() -> tuple[type[BaseException], ...]:
-    return (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError, EOFError)
+    return _CONNECTION_ERRORS
 
 
 class _ConfirmingPublisher:
@@ -195,7 +202,7 @@ def _discard(conn: kombu.Connection) -> None:
     """Drop a connection without talking to the server (it may not answer)."""
     try:
         conn.collect()
-    except (*_connection_errors(), AttributeError) as exc:
+    except _DISCARD_ERRORS as exc:
         log.debug("discarding a broken connection: %r", exc)
 
 
@@ -241,11 +248,13 @@ class AmqpBroker(Broker):
         self,
         url: str,
         *,
+        exchange: str = DEFAULT_EXCHANGE,
         heartbeat: int = 20,
         confirm_timeout: float = 15.0,
         max_reconnects: int | None = 30,
     ) -> None:
         self.url = url
+        self.exchange = exchange
         self.heartbeat = heartbeat
         self.confirm_timeout = confirm_timeout
         self.max_reconnects = max_reconnects
@@ -265,12 +274,12 @@ class AmqpBroker(Broker):
         return pub
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        exchange = exchange_name()
+        exchange = self.exchange
         pub = self._publisher()
         declared: set[str] | None = getattr(self._local, "declared_exchanges", None)
         if declared is None:
             declared = self._local.declared_exchanges = set()
-        if exchange not in declared:  # per name: EVENTS_EXCHANGE may differ between calls
+        if exchange not in declared:
             self._declare_exchanges(exchange)
             declared.add(exchange)
         try:
@@ -380,7 +389,7 @@ class AmqpBroker(Broker):
             try:
                 conn.ensure_connection(max_retries=1)
                 self._consume_on(conn, topology, on_batch, stop, started, max_batch)
-            except (*_connection_errors(), PublishError) as exc:
+            except _CONSUME_ERRORS as exc:
                 # PublishError: a retry/park copy was not confirmed; the message is still
                 # unacked and comes back after the reconnect, instead of killing the worker.
                 _discard(conn)

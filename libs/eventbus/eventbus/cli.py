@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from sqlalchemy import MetaData, create_engine
 
 from .runtime import ServiceBus
+from .settings import BusSettings
+from .worker import BusOnly, configure_logging
 from .worker import main as worker_main
 
 
@@ -28,16 +30,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service", required=True, help="service name, e.g. leads")
     parser.add_argument("--database-url", help="default: <SERVICE>_DATABASE_URL or DATABASE_URL")
     args, rest = parser.parse_known_args(argv)
+    # This entrypoint is its own process: the environment is parsed here, once.
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    settings = BusSettings.from_env()
     url = (args.database_url or os.environ.get(f"{args.service.upper()}_DATABASE_URL")
            or os.environ.get("DATABASE_URL"))
     if not url:
         parser.error(f"no database: pass --database-url or set {args.service.upper()}_DATABASE_URL")
 
-    def make_bus() -> ServiceBus:
+    def make_context() -> BusOnly:
         # No subscriptions: the tools only need queue names, and ``run`` is then a relay alone.
-        return ServiceBus(service=args.service, engine=create_engine(url), metadata=MetaData())
+        return BusOnly(ServiceBus(service=args.service, engine=create_engine(url), metadata=MetaData(),
+                                  settings=settings))
 
-    return worker_main(make_bus, rest or ["-h"])
+    return worker_main(make_context, rest or ["-h"])
 
 
 if __name__ == "__main__":

@@ -170,10 +170,10 @@ class EventConsumer:
                     outage.pending = [later[0] for later in ready[i:]]
                     raise
             return
-        for delivery, env, outcome, error in results:
+        for delivery, env, settled, error in results:
             if error is None:
                 delivery.ack()
-                self._settle(outcome or "handled")
+                self._settle(settled or "handled")
             else:
                 self._fail(delivery, env, error)
 

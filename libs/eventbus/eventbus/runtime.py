@@ -2,16 +2,17 @@
 
 A service builds one ``ServiceBus`` in its composition root; its web process uses ``emit`` and
 the operator views, its worker process runs ``run_worker``. Which broker is used comes from
-``EVENTS_BROKER_URL`` alone: ``amqp://…`` for RabbitMQ, ``memory://`` for the embedded mode.
+the broker URL alone: ``amqp://…`` for RabbitMQ, ``memory://`` for the embedded mode. Every
+number comes from one ``BusSettings`` parsed by the service's settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
@@ -22,16 +23,16 @@ from .consumer import EventConsumer, Subscription
 from .envelope import Envelope, new_event
 from .memory import InMemoryBroker
 from .relay import OutboxRelay
+from .settings import BusSettings
 from .store import add_to_outbox, define_tables
-from .topology import consumer_topology_from_env
+from .topology import consumer_topology
 
 log = logging.getLogger("eventbus.runtime")
-DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 _memory_broker: InMemoryBroker | None = None
 _memory_lock = threading.Lock()
 
 
-def broker_from_url(url: str) -> Broker:
+def broker_from_url(url: str, settings: BusSettings | None = None) -> Broker:
     if url.startswith("memory://"):
         global _memory_broker
         with _memory_lock:  # one in-process broker shared by every service in the process
@@ -40,12 +41,8 @@ def broker_from_url(url: str) -> Broker:
             return _memory_broker
     from .amqp import AmqpBroker
 
-    reconnects = os.environ.get("EVENTS_MAX_RECONNECTS", "30")
-    return AmqpBroker(url, max_reconnects=int(reconnects) if reconnects else None)
-
-
-def broker_url_from_env() -> str:
-    return os.environ.get("EVENTS_BROKER_URL", DEFAULT_BROKER_URL)
+    settings = settings or BusSettings()
+    return AmqpBroker(url, exchange=settings.exchange, max_reconnects=settings.max_reconnects)
 
 
 class ServiceBus:
@@ -56,30 +53,34 @@ class ServiceBus:
         engine: Engine,
         metadata: MetaData,
         subscriptions: dict[str, Subscription] | None = None,
+        settings: BusSettings | None = None,
         broker_url: str | None = None,
     ) -> None:
+        """``settings`` defaults to ``BusSettings.from_env()``; ``broker_url`` overrides its URL."""
+        settings = settings or BusSettings.from_env()
+        if broker_url:
+            settings = dataclasses.replace(settings, broker_url=broker_url)
+        self.settings = settings
         self.service = service
         self.source = f"crm/{service}"
         self.engine = engine
         self.outbox, self.inbox = define_tables(metadata)
         self.session_factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self.subscriptions = subscriptions or {}
-        # EVENTS_QUEUE_PREFIX lets several deployments (or test runs) share one broker.
-        queue = f"{os.environ.get('EVENTS_QUEUE_PREFIX', 'crm')}.{service}"
-        self.topology = consumer_topology_from_env(
-            queue=queue, bindings=tuple(sorted(self.subscriptions))
-        )
-        self.broker_url = broker_url or broker_url_from_env()
+        queue = settings.queue_for(service)
+        self.topology = consumer_topology(queue, tuple(sorted(self.subscriptions)), settings)
+        self.broker_url = settings.broker_url
         self._broker: Broker | None = None
         self.relay = OutboxRelay(
-            engine, self.outbox, _LazyBroker(self), service=service,
-            batch_size=int(os.environ.get("OUTBOX_BATCH_SIZE", "100")),
-            safety_poll=float(os.environ.get("OUTBOX_SAFETY_POLL", "5")),
+            engine, self.outbox, cast(Broker, _LazyBroker(self)), service=service,
+            batch_size=settings.outbox_batch_size,
+            safety_poll=settings.outbox_safety_poll,
+            retention=timedelta(days=settings.outbox_retention_days),
             inbox=self.inbox,
-            inbox_retention=timedelta(days=float(os.environ.get("INBOX_RETENTION_DAYS", "30"))),
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
         )
         # Events committed per consumer transaction (what has arrived, up to this many).
-        self.consumer_batch = int(os.environ.get("EVENTS_CONSUMER_BATCH", "50"))
+        self.consumer_batch = settings.consumer_batch
         self.consumer = EventConsumer(
             queue, self.session_factory, self.inbox, self.subscriptions, self.topology
         )
@@ -87,7 +88,7 @@ class ServiceBus:
     @property
     def broker(self) -> Broker:
         if self._broker is None:
-            self._broker = broker_from_url(self.broker_url)
+            self._broker = broker_from_url(self.broker_url, self.settings)
         return self._broker
 
     def emit(self, session: Session, type: str, data: dict[str, Any],

@@ -96,6 +96,7 @@ def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) ->
     """
     dialect = session.get_bind().dialect.name
     values = {"consumer": consumer, "event_id": env.id, "event_type": env.type}
+    stmt: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(inbox).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":
@@ -131,7 +132,7 @@ def _wake_relays(session: Session) -> None:
     if not session.info.pop(_PENDING, False):
         return
     bind = session.get_bind()
-    engine = bind.engine if hasattr(bind, "engine") else bind
+    engine = bind if isinstance(bind, Engine) else bind.engine
     with _wakers_lock:
         wakers = list(_wakers.get(_engine_key(engine), ()))
     for waker in wakers:

@@ -9,15 +9,10 @@ parking queue an operator lists and replays.
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-DEFAULT_EXCHANGE = "crm.events"
-
-
-def exchange_name() -> str:
-    return os.environ.get("EVENTS_EXCHANGE", DEFAULT_EXCHANGE)
+from .settings import DEFAULT_EXCHANGE, BusSettings
 
 
 def dead_letter_exchange(exchange: str) -> str:
@@ -30,7 +25,7 @@ class ConsumerTopology:
 
     queue: str
     bindings: tuple[str, ...]
-    exchange: str = field(default_factory=exchange_name)
+    exchange: str = DEFAULT_EXCHANGE
     # Delays in seconds between attempts; len(retry_delays) retries, then parking.
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
     delivery_limit: int = 10
@@ -56,17 +51,11 @@ class ConsumerTopology:
         return self.retry_delays[min(attempt, len(self.retry_delays)) - 1]
 
 
-def consumer_topology_from_env(queue: str, bindings: tuple[str, ...]) -> ConsumerTopology:
+def consumer_topology(queue: str, bindings: tuple[str, ...], settings: BusSettings) -> ConsumerTopology:
     """Retry policy is an operator setting: EVENTS_RETRY_DELAYS="1,5,30", EVENTS_DELIVERY_LIMIT."""
-    delays = os.environ.get("EVENTS_RETRY_DELAYS")
-    kwargs: dict = {}
-    if delays:
-        kwargs["retry_delays"] = tuple(float(x) for x in delays.split(",") if x.strip())
-    if os.environ.get("EVENTS_DELIVERY_LIMIT"):
-        kwargs["delivery_limit"] = int(os.environ["EVENTS_DELIVERY_LIMIT"])
-    if os.environ.get("EVENTS_PREFETCH"):
-        kwargs["prefetch"] = int(os.environ["EVENTS_PREFETCH"])
-    return ConsumerTopology(queue=queue, bindings=bindings, **kwargs)
+    return ConsumerTopology(queue=queue, bindings=bindings, exchange=settings.exchange,
+                            retry_delays=settings.retry_delays, delivery_limit=settings.delivery_limit,
+                            prefetch=settings.prefetch)
 
 
 def topic_matches(pattern: str, routing_key: str) -> bool:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,7 +25,8 @@ from .runtime import ServiceBus
 log = logging.getLogger("eventbus.worker")
 
 
-def _health_server(port: int, bus: ServiceBus, threads: list[threading.Thread]) -> ThreadingHTTPServer:
+def _health_server(host: str, port: int, bus: ServiceBus,
+                   threads: list[threading.Thread]) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
@@ -46,7 +48,7 @@ def _health_server(port: int, bus: ServiceBus, threads: list[threading.Thread]) 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="worker-health").start()
     return server
 
@@ -63,7 +65,12 @@ def _watch_backlog(bus: ServiceBus) -> None:
     OUTBOX_UNSENT.labels(bus.service).set_function(unsent)
 
 
-def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
+Background = Callable[[threading.Event], list[threading.Thread]]
+
+
+def run(bus: ServiceBus, stop: threading.Event | None = None, background: Background | None = None) -> int:
+    """Run the relay and consumer (and ``background``, e.g. a service's schedulers) until a
+    signal or a dead thread stops them."""
     stop = stop or threading.Event()
     requested = threading.Event()  # a signal asked us to stop (vs. a thread that died)
 
@@ -73,12 +80,14 @@ def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
-    consumers = int(os.environ.get("EVENTS_CONSUMER_THREADS", "1"))
-    threads = bus.start_worker(stop, consumers=consumers)
+    settings = bus.settings
+    threads = bus.start_worker(stop, consumers=settings.consumer_threads)
+    if background is not None:
+        threads += background(stop)
     server = None
     _watch_backlog(bus)
-    if os.environ.get("WORKER_HEALTH_PORT"):
-        server = _health_server(int(os.environ["WORKER_HEALTH_PORT"]), bus, threads)
+    if settings.worker_health_port:
+        server = _health_server(settings.worker_health_host, settings.worker_health_port, bus, threads)
     log.info("%s worker running (%d threads)", bus.service, len(threads))
     while not stop.is_set():
         stop.wait(1.0)
@@ -93,9 +102,32 @@ def run(bus: ServiceBus, stop: threading.Event | None = None) -> int:
     return 0 if not any(t.is_alive() for t in threads) and requested.is_set() else 1
 
 
-def main(make_bus: Callable[[], ServiceBus], argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+class WorkerContext(Protocol):
+    """What the worker needs of a service: its bus, and what runs beside it (schedulers)."""
+
+    @property
+    def bus(self) -> ServiceBus: ...
+
+    def background(self, stop: threading.Event) -> list[threading.Thread]: ...
+
+
+@dataclass
+class BusOnly:
+    """A ``WorkerContext`` with nothing beside the bus (the generic ``crm-events`` tools)."""
+
+    bus: ServiceBus
+
+    def background(self, stop: threading.Event) -> list[threading.Thread]:
+        return []
+
+
+def main(make_context: Callable[[], WorkerContext], argv: Sequence[str] | None = None) -> int:
+    """The worker and operator CLI. ``make_context`` builds the service, its settings parsed
+    once by the caller."""
     parser = argparse.ArgumentParser(description="Service worker and event-bus operator tools")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the outbox relay and event consumer (default)")
@@ -109,10 +141,11 @@ def main(make_bus: Callable[[], ServiceBus], argv: Sequence[str] | None = None) 
     group.add_argument("--all", action="store_true", help="every parked message")
     args = parser.parse_args(argv)
 
-    bus = make_bus()
+    ctx = make_context()
+    bus = ctx.bus
     command = args.command or "run"
     if command == "run":
-        return run(bus)
+        return run(bus, background=ctx.background)
     try:
         if command == "outbox":
             out: object = bus.outbox_backlog()

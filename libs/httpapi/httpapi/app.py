@@ -25,6 +25,7 @@ from eventbus.runtime import ServiceBus
 
 from .problems import Problem, _from_http_exception, install_problem_handlers
 from .schemas import ProblemSchema
+from .service import ServiceContext
 
 log = logging.getLogger("httpapi")
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -39,7 +40,7 @@ class Blueprint(flask_smorest.Blueprint):
 class ProblemApi(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return _from_http_exception(error)
 
 
@@ -107,14 +108,16 @@ def _ops_blueprint(bus: ServiceBus) -> Blueprint:
 
 def create_service_app(
     *,
-    name: str,
+    context: ServiceContext,
     title: str,
-    bus: ServiceBus,
     blueprints: Iterable[flask_smorest.Blueprint],
     verifier: authn.Verifier | None = None,
     description: str = "",
     extra_ready_checks: Iterable[Callable[[], None]] = (),
 ) -> Flask:
+    """The service's Flask app; ``current_app.extensions[<service name>]`` is its context."""
+    name = context.settings.service
+    bus = context.bus
     app = Flask(name)
     app.config.update(
         API_TITLE=title,
@@ -133,9 +136,10 @@ def create_service_app(
         JSON_SORT_KEYS=False,
     )
     app.extensions["bus"] = bus
+    app.extensions[name] = context
     install_problem_handlers(app)
     _install_request_context(app)
-    install_auth(app, verifier or authn.Verifier.from_env())
+    install_auth(app, verifier or authn.Verifier.from_settings(context.settings.auth))
     api = ProblemApi(app)
     for bp in blueprints:
         api.register_blueprint(bp)

@@ -49,6 +49,8 @@ def problem_document(status: int, title: str, detail: str | None = None, type_: 
 def problem_response(status: int, title: str, detail: str | None = None,
                      type_: str | None = None, headers: dict[str, str] | None = None,
                      **extensions: Any) -> Response:
+    instance: str | None
+    request_id: str | None
     try:
         instance, request_id = request.path, getattr(g, "request_id", None)
     except RuntimeError:  # outside a request

@@ -32,7 +32,7 @@ class PageQuerySchema(StrictSchema):
 class UtcDateTime(fields.DateTime):
     """Always serialized with an explicit UTC offset, whatever the database returned."""
 
-    def _serialize(self, value, attr, obj, **kwargs):  # type: ignore[no-untyped-def]
+    def _serialize(self, value, attr, obj, **kwargs):
         from .paging import as_utc
 
         return super()._serialize(as_utc(value) if value is not None else None, attr, obj, **kwargs)

@@ -1,7 +1,14 @@
-"""A CRM service's own database: engine, migrations, base metadata, readable codes."""
+"""A CRM service's own database: engine, settings, migrations, base metadata, readable codes,
+column types and statements that behave alike on PostgreSQL and SQLite, append-only tables."""
 
+from .appendonly import drop_append_only, make_append_only
 from .base import CodeCounterMixin, new_metadata, next_code
-from .engine import create_service_engine, database_url_from_env, env_flag, run_alembic_env, upgrade
+from .engine import create_service_engine, run_alembic_env, upgrade
+from .settings import DatabaseSettings, env_flag, parse_flag
+from .types import UtcDateTime, dialect_insert
 
-__all__ = ["CodeCounterMixin", "create_service_engine", "database_url_from_env", "env_flag", "new_metadata",
-           "next_code", "run_alembic_env", "upgrade"]
+__all__ = [
+    "CodeCounterMixin", "DatabaseSettings", "UtcDateTime", "create_service_engine", "dialect_insert",
+    "drop_append_only", "env_flag", "make_append_only", "new_metadata", "next_code", "parse_flag",
+    "run_alembic_env", "upgrade",
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, String, update
+from typing import cast
+
+from sqlalchemy import MetaData, String, Table, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 NAMING = {
@@ -32,7 +34,7 @@ def next_code(session: Session, counter: type[DeclarativeBase], prefix: str, wid
     The UPDATE row lock serializes concurrent takers, so codes are unique and gap-free per
     committed transaction (a rolled-back one releases its number).
     """
-    table = counter.__table__  # type: ignore[attr-defined]
+    table = cast(Table, counter.__table__)
     row = session.execute(
         update(table).where(table.c.prefix == prefix).values(value=table.c.value + 1)
         .returning(table.c.value)

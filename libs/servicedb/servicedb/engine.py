@@ -6,7 +6,6 @@ with a busy timeout so the web thread, the relay and the consumer can write conc
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +14,7 @@ from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 
 
-def create_service_engine(url: str, **kwargs: object) -> Engine:
+def create_service_engine(url: str, *, pool_size: int = 10, **kwargs: object) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -24,7 +23,7 @@ def create_service_engine(url: str, **kwargs: object) -> Engine:
                                **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
@@ -33,36 +32,10 @@ def create_service_engine(url: str, **kwargs: object) -> Engine:
             cur.close()
 
         return engine
-    kwargs.setdefault("pool_size", int(os.environ.get("DB_POOL_SIZE", "10")))
+    kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
-
-
-def database_url_from_env(service: str) -> str:
-    """``<SERVICE>_DATABASE_URL`` or ``DATABASE_URL``; else, only where ``CRM_DATA_DIR`` says
-    this is the embedded mode, a SQLite file there. A distributed process with no database
-    setting refuses to start rather than quietly writing to a local file."""
-    url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    data_dir = os.environ.get("CRM_DATA_DIR")
-    if data_dir:
-        return f"sqlite:///{data_dir}/{service}.db"
-    raise RuntimeError(f"no database configured: set {service.upper()}_DATABASE_URL "
-                       "(or CRM_DATA_DIR for the embedded SQLite mode)")
-
-
-def env_flag(name: str, default: bool) -> bool:
-    """An on/off setting: 1/true/yes/on or 0/false/no/off."""
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    if value.strip().lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.strip().lower() in {"0", "false", "no", "off"}:
-        return False
-    raise RuntimeError(f"{name} must be 1/true/yes/on or 0/false/no/off, not {value!r}")
 
 
 def upgrade(engine: Engine, package: str) -> None:
@@ -83,6 +56,8 @@ def run_alembic_env(metadata: MetaData) -> None:
     conn = context.config.attributes.get("connection")
     if conn is None:
         url = context.config.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError("alembic needs a connection or sqlalchemy.url")
         engine = create_service_engine(url)
         with engine.begin() as conn:
             _configure_and_run(context, conn, metadata)
@@ -90,7 +65,7 @@ def run_alembic_env(metadata: MetaData) -> None:
         _configure_and_run(context, conn, metadata)
 
 
-def _configure_and_run(context, conn, metadata: MetaData) -> None:  # type: ignore[no-untyped-def]
+def _configure_and_run(context, conn, metadata: MetaData) -> None:
     context.configure(connection=conn, target_metadata=metadata,
                       render_as_batch=conn.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():

@@ -15,6 +15,7 @@ from httpapi import Blueprint, PageQuerySchema, Problem
 from httpapi.paging import newest_first, page
 
 from . import domain
+from .context import AccountsContext
 from .models import Account, AccountAudit
 from .records import open_account
 from .schemas import (
@@ -24,7 +25,6 @@ from .schemas import (
     AccountSchema,
     AuditPageSchema,
 )
-from .wiring import AccountsContext
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Customer accounts")
 OPENERS = (authn.ADMIN, authn.SALES_MANAGER, authn.INTEGRATION)

@@ -8,14 +8,14 @@ import authn
 from httpapi import create_service_app
 
 from .api import blp
-from .wiring import AccountsContext, build
+from .context import AccountsContext
+from .wiring import build
 
 
 def create_app(ctx: AccountsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
     ctx = ctx or build()
     app = create_service_app(
-        name="accounts", title="CRM Accounts", bus=ctx.bus, blueprints=[blp], verifier=verifier,
+        context=ctx, title="CRM Accounts", blueprints=[blp], verifier=verifier,
         description="Customer accounts: opened from converted leads or directly, with an audit trail.",
     )
-    app.extensions["accounts"] = ctx
     return app

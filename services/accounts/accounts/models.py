@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
-from servicedb import CodeCounterMixin, new_metadata
+from servicedb import CodeCounterMixin, UtcDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -39,8 +39,8 @@ class Account(Base):
     # The company as matched (companies.company_key): a conversion links to the active account
     # that already is this company instead of opening a twin; see ix_accounts_company_key.
     company_key: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (
@@ -59,7 +59,7 @@ class AccountAudit(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(500))
@@ -79,7 +79,7 @@ class LeadLink(Base):
     lead_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     lead_code: Mapped[str] = mapped_column(String(20))
-    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime())
     linked_by: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_lead_links_account", "account_id"),)

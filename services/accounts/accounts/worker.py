@@ -1,16 +1,24 @@
-"""Worker entrypoint of the accounts service: ``accounts-worker [run|outbox|parked|replay|depths]``."""
+"""Worker entrypoint of the accounts service: ``accounts-worker [run|outbox|parked|replay|depths]``.
+
+``run`` (the default) runs the event bus worker (relay and consumer) and the service's
+background jobs (its context's ``background``); all stop on the same signal.
+"""
 
 from __future__ import annotations
 
 import sys
 
+from eventbus.worker import configure_logging
 from eventbus.worker import main as worker_main
 
+from .settings import Settings
 from .wiring import build
 
 
-def main() -> None:
-    sys.exit(worker_main(lambda: build().bus))
+def main(argv: list[str] | None = None) -> None:
+    settings = Settings.from_env()  # the one parse of this process's environment
+    configure_logging(settings.log_level)
+    sys.exit(worker_main(lambda: build(settings=settings), sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from httpapi import Blueprint, Problem
 from httpapi.paging import newest_first, page
 
 from . import domain, intake, ownership, pipeline_service
+from .context import LeadsContext
 from .events import LEAD_CONVERTED, converted_payload
 from .models import Lead
 from .schemas import (
@@ -24,7 +25,6 @@ from .schemas import (
     LeadPageSchema,
     LeadSchema,
 )
-from .wiring import LeadsContext
 
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Sales leads")
 SALES = (authn.ADMIN, authn.SALES_MANAGER, authn.SALES_REP, authn.INTEGRATION)

@@ -23,8 +23,8 @@ from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
 
 from . import policy, stats
+from .context import LeadsContext
 from .models import Lead, Visit
-from .wiring import LeadsContext
 
 blp = Blueprint("lead_stats", __name__, url_prefix="/api/v1/leads/stats",
                 description="Lead statistics (JSON, or CSV with ?format=csv)")

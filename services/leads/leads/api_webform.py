@@ -30,9 +30,9 @@ from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem, StrictSchema, problem_response
 
 from . import dedupe, intake
+from .context import LeadsContext
 from .models_webforms import WebForm, WebFormSubmission
 from .schemas import ContactSchema
-from .wiring import LeadsContext
 
 blp = Blueprint("web_forms", __name__, url_prefix="/api/v1/leads/web-forms",
                 description="Public web forms: keys, rate limits, submissions")

@@ -9,7 +9,6 @@ again (``cadence.next_due_at``). The reminder row and the event are written in o
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -88,17 +87,11 @@ def _claim(session: Session, lead: Lead, reminder: cadence.Reminder, now: dateti
     return session.execute(stmt).first() is not None
 
 
-def cadence_interval() -> float:
-    return float(os.environ.get("LEADS_CADENCE_INTERVAL", "60"))
-
-
 def start_cadence_thread(session_factory: sessionmaker[Session], bus: ServiceBus,
                          clock: Callable[[], datetime], stop: threading.Event,
-                         interval: float | None = None) -> threading.Thread:
+                         interval: float) -> threading.Thread:
     """Run the scheduler every ``interval`` seconds until ``stop``; a failed pass is logged and retried
     on the next tick (the thread never dies of it)."""
-    every = cadence_interval() if interval is None else interval
-
     def loop() -> None:
         while not stop.is_set():
             try:
@@ -107,7 +100,7 @@ def start_cadence_thread(session_factory: sessionmaker[Session], bus: ServiceBus
                     log.info("cadence: %s", run.to_dict())
             except Exception:
                 log.exception("cadence pass failed")
-            stop.wait(every)
+            stop.wait(interval)
 
     thread = threading.Thread(target=loop, daemon=True, name=f"{bus.service}-cadence")
     thread.start()

@@ -17,10 +17,10 @@ from httpapi import Problem
 from servicedb import next_code
 
 from . import dedupe, domain, ownership
+from .context import LeadsContext
 from .events import LEAD_REGISTERED, VISIT_RECORDED, lead_payload, visit_payload
 from .matching import EMAIL_EXACT, PHONE_EXACT, Match, Record, company_key
 from .models import AccountCompany, CodeCounter, Lead, Visit
-from .wiring import LeadsContext
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, String, Text, false, func
+from sqlalchemy import JSON, Index, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
-from servicedb import CodeCounterMixin, new_metadata
+from servicedb import CodeCounterMixin, UtcDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -37,9 +37,9 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     account_id: Mapped[str | None] = mapped_column(String(36))
     registered_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    converted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     converted_by: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(default=1)
     # The company as dedupe matches it (matching.company_key); see ix_leads_company_key.
@@ -54,17 +54,17 @@ class Lead(Base):
     # Pipeline (migration 0004, leads.models_pipeline): the current stage (an active stage of the
     # policy, or won / lost / terminated), checklist facts, A/B/C class with its follow-up plan.
     stage: Mapped[str] = mapped_column(String(40), default="identify", server_default="identify")
-    stage_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stage_entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     checklist: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     tracking_class: Mapped[str | None] = mapped_column(String(10))
-    tracking_class_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tracking_class_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     next_step: Mapped[str | None] = mapped_column(String(500))
-    next_follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_follow_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lost_reason: Mapped[str | None] = mapped_column(String(100))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # When the cadence scheduler must look at the lead again; NULL = recompute on its next run
     # (set to NULL by anything that may bring a reminder forward: owner, class, contacts).
-    cadence_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cadence_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # Keyset pages (newest first) for a rep, a team and everyone.
@@ -89,7 +89,7 @@ class Visit(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     lead_id: Mapped[str] = mapped_column(String(36))
     channel: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -105,10 +105,10 @@ class Merge(Base):
     survivor_id: Mapped[str] = mapped_column(String(36))
     merged_id: Mapped[str] = mapped_column(String(36))
     reason: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     by: Mapped[str] = mapped_column(String(100))
     snapshot: Mapped[dict] = mapped_column(JSON)
-    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     undone_by: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_merges_merged", "merged_id", "at"),

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from servicedb import UtcDateTime
 
 from .models import Base
 
@@ -23,7 +25,7 @@ class LeadPolicyRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data: Mapped[dict] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(default=0)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_by: Mapped[str | None] = mapped_column(String(100))
 
 
@@ -34,7 +36,7 @@ class LeadPolicyChange(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     version: Mapped[int]
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)
     changes: Mapped[dict] = mapped_column(JSON)
@@ -47,7 +49,7 @@ class LeadContact(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     lead_id: Mapped[str] = mapped_column(String(36))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(20))
     by: Mapped[str] = mapped_column(String(100))
     out_of_town: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -63,7 +65,7 @@ class OwnerChangeRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(String(36))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     from_owner: Mapped[str | None] = mapped_column(String(100))
     from_team: Mapped[str | None] = mapped_column(String(100))
     to_owner: Mapped[str] = mapped_column(String(100))
@@ -86,7 +88,7 @@ class LeadSplit(Base):
     situation: Mapped[str] = mapped_column(String(40))
     rep: Mapped[str] = mapped_column(String(100))
     percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text)
 
@@ -102,7 +104,7 @@ class RotationDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     state: Mapped[dict] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -114,7 +116,7 @@ class RotationLogRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team: Mapped[str] = mapped_column(String(100))
     day: Mapped[date] = mapped_column(Date)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(20))  # roster | away | returned | next
     rep: Mapped[str | None] = mapped_column(String(100))
@@ -133,7 +135,7 @@ class RedistributionRow(Base):
     __tablename__ = "lead_redistributions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     from_rep: Mapped[str] = mapped_column(String(100))
     team: Mapped[str | None] = mapped_column(String(100))

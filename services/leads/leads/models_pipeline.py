@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text, text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from servicedb import UtcDateTime
 
 from .models import Base, Lead
 
@@ -24,8 +26,8 @@ class LeadStageHistory(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(String(36))
     stage: Mapped[str] = mapped_column(String(40))
-    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(100))  # lost / termination reason
 
@@ -39,13 +41,13 @@ class LeadFollowUp(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     lead_id: Mapped[str] = mapped_column(String(36))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     by: Mapped[str] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
     next_step: Mapped[str | None] = mapped_column(String(500))
-    next_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_lead_follow_ups_lead_at", "lead_id", "at", "id"),)
 
@@ -59,8 +61,8 @@ class LeadReminderSent(Base):
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     lead_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(60))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
     event_type: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_lead_reminders_sent_lead", "lead_id"),)

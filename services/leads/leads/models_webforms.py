@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
+
+from servicedb import UtcDateTime
 
 from .models import Base
 
@@ -31,9 +33,9 @@ class WebForm(Base):
     owner_id: Mapped[str] = mapped_column(String(100))
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
-    key_rotated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_rotated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_web_forms_team", "owner_team", "created_at"),)
 
@@ -49,7 +51,7 @@ class WebFormSubmission(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     form_id: Mapped[str] = mapped_column(ForeignKey("web_forms.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str] = mapped_column(String(20))  # created | duplicate | spam
     lead_id: Mapped[str | None] = mapped_column(String(36))
     client_ip: Mapped[str | None] = mapped_column(String(64))

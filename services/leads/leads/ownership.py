@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from authn import Principal
 
+from .context import LeadsContext
 from .events_ownership import LEAD_ASSIGNED, LEAD_REASSIGNED, assigned_payload, reassigned_payload
 from .models import Lead
 from .models_ownership import LeadContact, LeadPolicyChange, LeadPolicyRow, LeadSplit, OwnerChangeRow
 from .policy import LeadPolicy
 from .protection import Contact, ContactKind, OwnedLead, OwnerChange, ProtectionState, protection_state
 from .rotation import RotationState
-from .wiring import LeadsContext
 
 POLICY_ID = 1
 REGISTRATION, REFERRAL = "registration", "referral"

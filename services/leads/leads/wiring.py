@@ -1,43 +1,22 @@
-"""The service's composition root: database, bus, clock; reused by tests with other settings."""
+"""The service's composition root: settings, database, bus, clock; reused by tests."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from httpapi import open_bus, utcnow
+from httpapi.service import Clock
 
-from eventbus import ServiceBus
-from servicedb import create_service_engine, database_url_from_env, env_flag, upgrade
-
+from .context import LeadsContext
 from .handlers import SUBSCRIPTIONS
 from .models import Base
-
-SERVICE = "leads"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class LeadsContext:
-    bus: ServiceBus
-    clock: Callable[[], datetime] = field(default=utcnow)
+from .settings import Settings
 
 
 def build(database_url: str | None = None, broker_url: str | None = None,
-          migrate: bool | None = None) -> LeadsContext:
-    engine = create_service_engine(database_url or database_url_from_env(SERVICE))
-    if env_flag("MIGRATE_ON_START", True) if migrate is None else migrate:
-        upgrade(engine, "leads")
-    bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
-                     subscriptions=SUBSCRIPTIONS, broker_url=broker_url)
-    return LeadsContext(bus=bus)
-
-
-def start_background(ctx: LeadsContext, stop: threading.Event) -> list[threading.Thread]:
-    """What the leads worker runs besides the event bus: the follow-up cadence scheduler."""
-    from .cadence_scheduler import start_cadence_thread
-
-    return [start_cadence_thread(ctx.bus.session_factory, ctx.bus, ctx.clock, stop)]
+          migrate: bool | None = None, *, settings: Settings | None = None,
+          clock: Clock = utcnow) -> LeadsContext:
+    """The leads service from ``settings`` (default: the environment, parsed here once); the
+    keyword overrides are for tests and tools."""
+    settings = (settings or Settings.from_env()).with_overrides(
+        database_url=database_url, broker_url=broker_url, migrate=migrate)
+    bus = open_bus(settings, package="leads", metadata=Base.metadata, subscriptions=SUBSCRIPTIONS)
+    return LeadsContext(settings=settings, bus=bus, clock=clock)

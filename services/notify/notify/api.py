@@ -14,9 +14,9 @@ from httpapi import Blueprint, Problem
 from httpapi.paging import newest_first, page
 
 from . import domain
+from .context import NotifyContext
 from .models import Notification
 from .schemas import NotificationListQuerySchema, NotificationPageSchema, NotificationSchema
-from .wiring import NotifyContext
 
 blp = Blueprint("notify", __name__, url_prefix="/api/v1/notify/notifications",
                 description="In-app notifications")

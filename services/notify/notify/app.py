@@ -8,14 +8,14 @@ import authn
 from httpapi import create_service_app
 
 from .api import blp
-from .wiring import NotifyContext, build
+from .context import NotifyContext
+from .wiring import build
 
 
 def create_app(ctx: NotifyContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
     ctx = ctx or build()
     app = create_service_app(
-        name="notify", title="CRM Notify", bus=ctx.bus, blueprints=[blp], verifier=verifier,
+        context=ctx, title="CRM Notify", blueprints=[blp], verifier=verifier,
         description="In-app notifications to staff, announced as events for outside systems.",
     )
-    app.extensions["notify"] = ctx
     return app

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
-from servicedb import new_metadata
+from servicedb import UtcDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -30,8 +30,8 @@ class Notification(Base):
     subject_id: Mapped[str | None] = mapped_column(String(36))
     # The event that caused it: with the recipient, the key that makes a notification unique.
     source_event_id: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         UniqueConstraint("source_event_id", "recipient_id"),

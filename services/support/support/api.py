@@ -17,10 +17,10 @@ from httpapi.paging import newest_first, page
 from servicedb import next_code
 
 from . import domain
+from .context import SupportContext
 from .events import TICKET_OPENED, ticket_opened_payload
 from .models import CodeCounter, KnownAccount, Ticket
 from .schemas import TicketCreateSchema, TicketListQuerySchema, TicketPageSchema, TicketSchema
-from .wiring import SupportContext
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1/support/tickets", description="Support tickets")
 STAFF = (authn.SUPPORT_AGENT, authn.ADMIN, authn.SALES_MANAGER, authn.SALES_REP, authn.INTEGRATION)

@@ -8,14 +8,14 @@ import authn
 from httpapi import create_service_app
 
 from .api import blp
-from .wiring import SupportContext, build
+from .context import SupportContext
+from .wiring import build
 
 
 def create_app(ctx: SupportContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
     ctx = ctx or build()
     app = create_service_app(
-        name="support", title="CRM Support", bus=ctx.bus, blueprints=[blp], verifier=verifier,
+        context=ctx, title="CRM Support", blueprints=[blp], verifier=verifier,
         description="Support tickets (inquiries, complaints, repairs, installations) for known accounts.",
     )
-    app.extensions["support"] = ctx
     return app

@@ -8,16 +8,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from eventbus import Envelope, Subscription
+from servicedb import dialect_insert
 
 from .events import ACCOUNT_OPENED, AccountOpenedIn
 from .models import KnownAccount
-
-# Both dialects the services run on speak INSERT … ON CONFLICT DO UPDATE … WHERE.
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ def on_account_opened(session: Session, event: Envelope, data: dict[str, Any], *
         "owner_id": data["owner_id"], "owner_team": data["owner_team"],
         "version": data["version"], "updated_at": deps.clock(),
     }
-    stmt = _INSERT[session.get_bind().dialect.name](KnownAccount).values(**values)
+    stmt = dialect_insert(session, KnownAccount).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[KnownAccount.account_id],
         set_={k: stmt.excluded[k] for k in values if k != "account_id"},

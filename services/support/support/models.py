@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
-from servicedb import CodeCounterMixin, new_metadata
+from servicedb import CodeCounterMixin, UtcDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -33,7 +33,7 @@ class KnownAccount(Base):
     owner_id: Mapped[str] = mapped_column(String(100), index=True)
     owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
     version: Mapped[int]
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Ticket(Base):
@@ -49,8 +49,8 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(20))
     priority: Mapped[str] = mapped_column(String(10))
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (

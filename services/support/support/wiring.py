@@ -1,35 +1,23 @@
-"""The service's composition root: database, bus, clock; reused by tests with other settings."""
+"""The service's composition root: settings, database, bus, clock; reused by tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from httpapi import open_bus, utcnow
+from httpapi.service import Clock
 
-from eventbus import ServiceBus
-from servicedb import create_service_engine, database_url_from_env, env_flag, upgrade
-
+from .context import SupportContext
 from .handlers import HandlerDeps, subscriptions
 from .models import Base
-
-SERVICE = "support"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class SupportContext:
-    bus: ServiceBus
-    clock: Callable[[], datetime] = field(default=utcnow)
+from .settings import Settings
 
 
 def build(database_url: str | None = None, broker_url: str | None = None,
-          migrate: bool | None = None, clock: Callable[[], datetime] = utcnow) -> SupportContext:
-    engine = create_service_engine(database_url or database_url_from_env(SERVICE))
-    if env_flag("MIGRATE_ON_START", True) if migrate is None else migrate:
-        upgrade(engine, "support")
-    bus = ServiceBus(service=SERVICE, engine=engine, metadata=Base.metadata,
-                     subscriptions=subscriptions(HandlerDeps(clock=clock)), broker_url=broker_url)
-    return SupportContext(bus=bus, clock=clock)
+          migrate: bool | None = None, *, settings: Settings | None = None,
+          clock: Clock = utcnow) -> SupportContext:
+    """The support service from ``settings`` (default: the environment, parsed here once); the
+    keyword overrides are for tests and tools."""
+    settings = (settings or Settings.from_env()).with_overrides(
+        database_url=database_url, broker_url=broker_url, migrate=migrate)
+    bus = open_bus(settings, package="support", metadata=Base.metadata,
+                   subscriptions=subscriptions(HandlerDeps(clock=clock)))
+    return SupportContext(settings=settings, bus=bus, clock=clock)

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from eventbus import Envelope, PermanentError, ServiceBus, Subscription
 from eventbus.store import define_tables
+from eventbus.worker import BusOnly, configure_logging
 from eventbus.worker import main as worker_main
 
 SERVICE = "sample"
@@ -140,4 +141,5 @@ def _emit_cli(argv: list[str]) -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["emit"]:
         sys.exit(_emit_cli(sys.argv[2:]))
-    sys.exit(worker_main(make_bus))
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    sys.exit(worker_main(lambda: BusOnly(make_bus())))

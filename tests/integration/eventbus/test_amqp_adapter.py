@@ -29,7 +29,7 @@ def test_idle_publisher_keeps_its_connection_alive(sample_harness: SampleHarness
     publisher reads nothing unless idle() drains the server's heartbeats. The relay's idle()
     ticks must keep the very same connection (white-box check)."""
     h = sample_harness
-    broker = AmqpBroker(h.amqp_url, heartbeat=2)
+    broker = AmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange, heartbeat=2)
     try:
         broker.publish([message(1)])
         publisher = broker._publisher()
@@ -50,7 +50,7 @@ def test_idle_publisher_keeps_its_connection_alive(sample_harness: SampleHarness
 
 def test_publish_declares_the_exchange_again_after_it_was_deleted(sample_harness: SampleHarness) -> None:
     h = sample_harness
-    broker = AmqpBroker(h.amqp_url)
+    broker = AmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange)
     try:
         h.bus.broker.declare(h.bus.topology)
         broker.publish([message(1)])
@@ -69,7 +69,7 @@ def test_operator_tools_work_when_the_queue_has_other_arguments(sample_harness: 
     h = sample_harness
     h.bus.broker.declare(h.bus.topology)
     other = replace(h.bus.topology, delivery_limit=3)
-    broker = AmqpBroker(h.amqp_url)
+    broker = AmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange)
     try:
         with pytest.raises(amqp.exceptions.PreconditionFailed, match="x-delivery-limit"):
             broker.declare(other)

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.integration
 class RecordingAmqpBroker(AmqpBroker):
     """The real adapter, remembering what it was asked to publish (and what was confirmed)."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, exchange: str) -> None:
+        super().__init__(url, exchange=exchange)
         self.batches: list[list[str]] = []
         self.lock = threading.Lock()
 
@@ -46,7 +46,7 @@ def test_outbox_events_reach_a_consumer_in_confirmed_batches(sample_harness: Sam
     h = sample_harness
     ids = h.emit(300)
     h.bus.broker.declare(h.bus.topology)  # the consumer's queue exists before anything is sent
-    broker = RecordingAmqpBroker(h.amqp_url)
+    broker = RecordingAmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange)
     relay = OutboxRelay(h.engine, sample.outbox, broker, service="sample", batch_size=100)
     try:
         assert relay.drain() == 300
@@ -76,7 +76,7 @@ def test_refused_publish_leaves_rows_unsent_then_duplicates_are_harmless(
                               arguments={"x-max-length": 2, "x-overflow": "reject-publish"})
         channel.queue_bind(queue=full, exchange=h.bus.topology.exchange, routing_key="#")
     ids = h.emit(5)
-    broker = AmqpBroker(h.amqp_url)
+    broker = AmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange)
     relay = OutboxRelay(h.engine, sample.outbox, broker, service="sample", batch_size=100)
     try:
         with pytest.raises(PublishError, match="refused 3 message"):
@@ -104,7 +104,7 @@ def test_two_concurrent_relays_publish_every_row_exactly_once(sample_harness: Sa
     total = 2000
     ids = h.emit(total, batch=500)
     h.bus.broker.declare(h.bus.topology)
-    brokers = [RecordingAmqpBroker(h.amqp_url) for _ in range(2)]
+    brokers = [RecordingAmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange) for _ in range(2)]
     engines = [sample.make_engine(h.pg_url) for _ in range(2)]  # separate pools, separate sessions
     relays = [OutboxRelay(e, sample.outbox, b, service="sample", batch_size=50)
               for e, b in zip(engines, brokers, strict=True)]
@@ -153,7 +153,7 @@ def test_relay_is_woken_by_a_commit_in_another_process(sample_harness: SampleHar
     """safety_poll=60 s: publishing within seconds can only come from LISTEN/NOTIFY."""
     h = sample_harness
     h.bus.broker.declare(h.bus.topology)
-    broker = RecordingAmqpBroker(h.amqp_url)
+    broker = RecordingAmqpBroker(h.amqp_url, exchange=h.bus.topology.exchange)
     relay = OutboxRelay(h.engine, sample.outbox, broker, service="sample", safety_poll=60)
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)

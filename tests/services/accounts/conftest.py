@@ -8,8 +8,8 @@ from accounts.wiring import AccountsContext, build
 
 
 @pytest.fixture
-def accounts_ctx(pg_url: str, isolated_bus: str) -> AccountsContext:
-    return build(pg_url, "memory://")
+def accounts_ctx(db_url: str, isolated_bus: str) -> AccountsContext:
+    return build(db_url, "memory://")
 
 
 @pytest.fixture

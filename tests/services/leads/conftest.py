@@ -10,8 +10,8 @@ from leads.wiring import LeadsContext, build
 
 
 @pytest.fixture
-def leads_ctx(pg_url: str, isolated_bus: str) -> LeadsContext:
-    return build(pg_url, "memory://")
+def leads_ctx(db_url: str, isolated_bus: str) -> LeadsContext:
+    return build(db_url, "memory://")
 
 
 @pytest.fixture

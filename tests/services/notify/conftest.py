@@ -13,8 +13,8 @@ from notify.wiring import NotifyContext, build
 
 
 @pytest.fixture
-def notify_ctx(pg_url: str, isolated_bus: str) -> NotifyContext:
-    return build(pg_url, "memory://")
+def notify_ctx(db_url: str, isolated_bus: str) -> NotifyContext:
+    return build(db_url, "memory://")
 
 
 @pytest.fixture

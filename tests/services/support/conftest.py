@@ -12,8 +12,8 @@ from support.wiring import SupportContext, build
 
 
 @pytest.fixture
-def support_ctx(pg_url: str, isolated_bus: str) -> SupportContext:
-    return build(pg_url, "memory://")
+def support_ctx(db_url: str, isolated_bus: str) -> SupportContext:
+    return build(db_url, "memory://")
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from eventbus.topology import ConsumerTopology, consumer_topology_from_env, topic_matches
+from eventbus.settings import BusSettings
+from eventbus.topology import ConsumerTopology, consumer_topology, topic_matches
 
 
 @pytest.mark.parametrize(
@@ -58,10 +59,32 @@ def test_names_derive_from_the_queue() -> None:
     assert [t.delay_for(n) for n in (1, 2, 3)] == [0.2, 1.5, 1.5]
 
 
-def test_policy_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EVENTS_EXCHANGE", "x.events")
-    monkeypatch.setenv("EVENTS_RETRY_DELAYS", "0.2, 0.4,")
-    monkeypatch.setenv("EVENTS_DELIVERY_LIMIT", "3")
-    monkeypatch.setenv("EVENTS_PREFETCH", "7")
-    t = consumer_topology_from_env("q", ("a.#",))
+def test_policy_from_environment() -> None:
+    settings = BusSettings.from_env({"EVENTS_EXCHANGE": "x.events", "EVENTS_RETRY_DELAYS": "0.2, 0.4,",
+                                     "EVENTS_DELIVERY_LIMIT": "3", "EVENTS_PREFETCH": "7"})
+    t = consumer_topology("q", ("a.#",), settings)
     assert (t.exchange, t.retry_delays, t.delivery_limit, t.prefetch) == ("x.events", (0.2, 0.4), 3, 7)
+
+
+def test_defaults_without_environment() -> None:
+    s = BusSettings.from_env({})
+    assert (s.broker_url, s.exchange, s.queue_prefix) == (
+        "amqp://guest:guest@127.0.0.1:5672//", "crm.events", "crm")
+    assert (s.retry_delays, s.delivery_limit, s.max_reconnects, s.worker_health_port) == (
+        (1.0, 5.0, 30.0), 10, 30, None)
+    assert s.worker_health_host == "127.0.0.1"
+    assert s.queue_for("leads") == "crm.leads"
+
+
+def test_empty_reconnect_budget_means_never_give_up() -> None:
+    assert BusSettings.from_env({"EVENTS_MAX_RECONNECTS": ""}).max_reconnects is None
+    assert BusSettings.from_env({"EVENTS_MAX_RECONNECTS": "4"}).max_reconnects == 4
+
+
+@pytest.mark.parametrize("delays", ["", ",", "-1,2"])
+def test_bad_retry_delays_are_refused(delays: str) -> None:
+    if not delays:  # empty means "default", not an error
+        assert BusSettings.from_env({"EVENTS_RETRY_DELAYS": delays}).retry_delays == (1.0, 5.0, 30.0)
+        return
+    with pytest.raises(ValueError, match="EVENTS_RETRY_DELAYS"):
+        BusSettings.from_env({"EVENTS_RETRY_DELAYS": delays})

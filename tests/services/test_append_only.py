@@ -1,0 +1,40 @@
+"""Append-only tables refuse updates and deletes from any connection, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError
+
+from servicedb import drop_append_only, make_append_only
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = create_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def test_history_rows_can_be_added_but_never_changed(engine: Engine) -> None:
+    table = Table("history", MetaData(), Column("id", Integer, primary_key=True), Column("what", String(20)))
+    with engine.begin() as conn:
+        table.create(conn)
+        make_append_only(conn, "history")
+        conn.execute(table.insert().values(id=1, what="created"))
+    for statement in ("UPDATE history SET what = 'forged'", "DELETE FROM history"):
+        with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT what FROM history")).scalar_one() == "created"
+    with engine.begin() as conn:  # the downgrade lifts it
+        drop_append_only(conn, "history")
+        conn.execute(text("DELETE FROM history"))
+
+
+def test_only_plain_table_names() -> None:
+    with pytest.raises(ValueError):
+        make_append_only(None, "x; DROP TABLE y")  # type: ignore[arg-type]
