@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := -e libs/eventbus -e libs/servicedb -e libs/authn -e libs/httpapi \
+PACKAGES := -e libs/telemetry -e libs/eventbus -e libs/servicedb -e libs/authn -e libs/httpapi \
 	-e services/leads -e services/accounts -e services/support -e services/notify \
 	-e gateway -e embedded
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml embedded/pyproject.toml)

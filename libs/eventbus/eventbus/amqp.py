@@ -24,6 +24,8 @@ import amqp
 import kombu
 from kombu import Exchange, Queue, binding
 
+from telemetry import outage
+
 from .broker import (
     DELIVERY_COUNT_HEADER,
     ORIGINAL_KEY_HEADER,
@@ -36,6 +38,7 @@ from .broker import (
     Delivery,
     DependencyUnavailable,
     OutgoingMessage,
+    ParkedFilter,
     ParkedMessage,
     PublishError,
     describe_parked,
@@ -56,6 +59,7 @@ class BrokerUnavailable(RuntimeError):
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError, EOFError)
 _DISCARD_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, AttributeError)
+_DECLARE_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, RuntimeError)
 _CONSUME_ERRORS: tuple[type[BaseException], ...] = (*_CONNECTION_ERRORS, PublishError)
 
 
@@ -191,6 +195,23 @@ class _ConfirmingPublisher:
             self.reset(graceful=False)
 
 
+def _ensure_exchange(conn: kombu.Connection, channel: Any, name: str, kind: str) -> Any:
+    """Declare a shared exchange; a user that may not create it (per-service broker users,
+    see ``crm-broker-users``) checks that it exists instead. Returns a usable channel."""
+    try:
+        Exchange(name, type=kind, durable=True)(channel).declare()
+        return channel
+    except amqp.exceptions.AccessRefused:
+        channel = conn.channel()  # the broker closed the refused one
+        try:
+            Exchange(name, type=kind, durable=True)(channel).declare(passive=True)
+        except amqp.exceptions.NotFound as exc:
+            raise BrokerUnavailable(
+                f"exchange {name} does not exist and this broker user may not create it: "
+                "create the broker users and exchanges first (crm-broker-users)") from exc
+        return channel
+
+
 def _close(conn: kombu.Connection) -> None:
     try:
         conn.release()
@@ -224,7 +245,7 @@ class _AmqpDelivery(Delivery):
         # x-delivery-count is the broker's count for *this* copy; the new copy starts afresh.
         headers = {k: v for k, v in headers.items() if k != DELIVERY_COUNT_HEADER}
         out = OutgoingMessage(self.routing_key, self.body, self.message_id or "", headers)
-        self._broker._publisher().publish([("", queue, out)])
+        self._broker._publisher().publish([(self._topology.forward_exchange, queue, out)])
         self._message.ack()
 
     def retry(self, delay: float, error: str) -> None:
@@ -295,19 +316,23 @@ class AmqpBroker(Broker):
         try:
             with kombu.Connection(self.url, connect_timeout=5) as conn:
                 conn.ensure_connection(max_retries=2)
-                Exchange(exchange, type="topic", durable=True)(conn.channel()).declare()
-        except _connection_errors() as exc:
+                _ensure_exchange(conn, conn.channel(), exchange, "topic")
+        except _DECLARE_ERRORS as exc:  # RuntimeError: BrokerUnavailable from _ensure_exchange
             raise PublishError(f"cannot declare exchange {exchange}: {exc!r}") from exc
 
     # --- topology -----------------------------------------------------------------------
     @staticmethod
     def _queues(topology: ConsumerTopology) -> tuple[Queue, Queue, list[Queue]]:
-        events = Exchange(topology.exchange, type="topic", durable=True)
-        dlx = Exchange(topology.dlx, type="direct", durable=True)
+        # Exchanges are declared by _declare (tolerating a user that may not create them);
+        # no_declare keeps kombu from declaring them again with each queue.
+        events = Exchange(topology.exchange, type="topic", durable=True, no_declare=True)
+        dlx = Exchange(topology.dlx, type="direct", durable=True, no_declare=True)
+        forward = Exchange(topology.forward_exchange, type="direct", durable=True, no_declare=True)
         reliable = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
         main = Queue(
             topology.queue,
-            bindings=[binding(events, routing_key=key) for key in topology.bindings],
+            bindings=[binding(events, routing_key=key) for key in topology.bindings]
+            + [binding(forward, routing_key=topology.queue)],
             durable=True,
             queue_arguments={
                 "x-queue-type": "quorum",
@@ -317,13 +342,16 @@ class AmqpBroker(Broker):
                 **reliable,
             },
         )
-        parking = Queue(
-            topology.parking_queue, exchange=dlx, routing_key=topology.parking_queue,
+        parking = Queue(  # kombu ignores exchange= when bindings= is given: both are bindings
+            topology.parking_queue,
+            bindings=[binding(dlx, routing_key=topology.parking_queue),
+                      binding(forward, routing_key=topology.parking_queue)],
             durable=True, queue_arguments={"x-queue-type": "quorum"},
         )
         retries = [
             Queue(
                 topology.retry_queue(delay),
+                bindings=[binding(forward, routing_key=topology.retry_queue(delay))],
                 durable=True,
                 queue_arguments={
                     "x-queue-type": "quorum",
@@ -348,8 +376,9 @@ class AmqpBroker(Broker):
         """
         main, parking, retries = self._queues(topology)
         channel = conn.channel()
-        Exchange(topology.exchange, type="topic", durable=True)(channel).declare()
-        Exchange(topology.dlx, type="direct", durable=True)(channel).declare()
+        channel = _ensure_exchange(conn, channel, topology.exchange, "topic")
+        channel = _ensure_exchange(conn, channel, topology.dlx, "direct")
+        Exchange(topology.forward_exchange, type="direct", durable=True)(channel).declare()
         for q in (parking, *retries, main):
             try:
                 q(channel).declare()
@@ -398,7 +427,8 @@ class AmqpBroker(Broker):
                 if self.max_reconnects is not None and failures > self.max_reconnects:
                     raise BrokerUnavailable(f"gave up after {failures - 1} reconnects: {exc!r}") from exc
                 delay = min(15.0, 0.25 * 2 ** min(failures, 6))
-                log.warning("broker connection lost (%r); reconnect %d in %.1fs", exc, failures, delay)
+                outage("broker").failed(exc, f"consumer {topology.queue}")
+                log.debug("broker connection lost (%r); reconnect %d in %.1fs", exc, failures, delay)
                 stop.wait(delay)
             except BaseException:
                 _discard(conn)
@@ -443,6 +473,7 @@ class AmqpBroker(Broker):
         consumer = start(narrow_channel, 1)
         started.set()
         self.connected.set()
+        outage("broker").ok()
         log.info("consuming %s", topology.queue)
         widened = topology.prefetch <= 1
         publisher = self._publisher()
@@ -534,11 +565,25 @@ class AmqpBroker(Broker):
                     # Dead-lettered by the broker, the original key lived only in x-death.
                     headers[ORIGINAL_KEY_HEADER] = info.routing_key
                 out = OutgoingMessage(info.routing_key or "", body, info.message_id or "", headers)
-                self._publisher().publish([("", topology.queue, out)])
+                self._publisher().publish([(topology.forward_exchange, topology.queue, out)])
                 channel.basic_ack(m.delivery_tag)
                 replayed += 1
             channel.close()
         return replayed
+
+    def discard_parked(self, topology: ConsumerTopology, chosen: ParkedFilter) -> int:
+        """Take every parked message (unacked), ack the chosen ones (gone for good) and close
+        the channel, which puts the rest back in the parking queue."""
+        discarded = 0
+        with kombu.Connection(self.url, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=2)
+            channel = self._declare(conn, topology, tolerant=True)
+            for m in self._get_all(channel, topology.parking_queue, 1_000_000):
+                if chosen.matches(self._describe(m)):
+                    channel.basic_ack(m.delivery_tag)
+                    discarded += 1
+            channel.close()
+        return discarded
 
     def queue_depths(self, topology: ConsumerTopology) -> dict[str, int]:
         with kombu.Connection(self.url, connect_timeout=5) as conn:

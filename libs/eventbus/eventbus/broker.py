@@ -11,7 +11,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .topology import ConsumerTopology
@@ -60,6 +60,35 @@ class ParkedMessage:
             "retries": self.retries,
             "body": self.body,
         }
+
+
+@dataclass(frozen=True)
+class ParkedFilter:
+    """Which parked messages an operator means: one by id, or all of a type and/or parked
+    longer than ``older_than`` ago, or (all fields empty) every one."""
+
+    message_id: str | None = None
+    event_type: str | None = None
+    older_than: timedelta | None = None
+
+    def matches(self, parked: ParkedMessage, now: datetime | None = None) -> bool:
+        if self.message_id is not None and parked.message_id != self.message_id:
+            return False
+        if self.event_type is not None and parked.event_type != self.event_type:
+            return False
+        if self.older_than is not None:
+            when = _parse_time(parked.parked_at)
+            if when is None or (now or datetime.now(UTC)) - when < self.older_than:
+                return False  # an unknown age is never "old enough" to discard
+        return True
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def describe_parked(body: bytes, headers: dict[str, Any], message_id: str | None,
@@ -187,6 +216,10 @@ class Broker(ABC):
     @abstractmethod
     def replay_parked(self, topology: ConsumerTopology, message_id: str | None = None) -> int:
         """Send parked messages (one by id, or all) back to the consumer's queue."""
+
+    @abstractmethod
+    def discard_parked(self, topology: ConsumerTopology, chosen: ParkedFilter) -> int:
+        """Remove the chosen parked messages for good; returns how many."""
 
     @abstractmethod
     def queue_depths(self, topology: ConsumerTopology) -> dict[str, int]: ...

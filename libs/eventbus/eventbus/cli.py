@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import MetaData, create_engine
 
+from telemetry import parse_log_format
+
 from .runtime import ServiceBus
 from .settings import BusSettings
 from .worker import BusOnly, configure_logging
@@ -31,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="default: <SERVICE>_DATABASE_URL or DATABASE_URL")
     args, rest = parser.parse_known_args(argv)
     # This entrypoint is its own process: the environment is parsed here, once.
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"),
+                      parse_log_format(os.environ.get("LOG_FORMAT"), "json"), service=args.service)
     settings = BusSettings.from_env()
     url = (args.database_url or os.environ.get(f"{args.service.upper()}_DATABASE_URL")
            or os.environ.get("DATABASE_URL"))

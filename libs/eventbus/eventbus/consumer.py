@@ -21,6 +21,8 @@ from sqlalchemy import Table, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from telemetry import bound, outage
+
 from .broker import Delivery, DependencyUnavailable
 from .envelope import Envelope, MalformedEvent, context_from_event, reset_context, set_context
 from .metrics import EVENTS_HANDLED, HANDLER_SECONDS
@@ -58,8 +60,29 @@ class EventConsumer:
         self.subscriptions = subscriptions
         self.topology = topology
 
-    def _settle(self, outcome: str) -> None:
+    def _settle(self, outcome: str, env: Envelope | None = None, delivery: Delivery | None = None,
+                seconds: float | None = None, error: str | None = None) -> None:
+        """Count the outcome and write the event's one log line (handled, duplicate, retried,
+        parked at INFO/WARNING/ERROR; ignored at DEBUG)."""
         EVENTS_HANDLED.labels(self.name, outcome).inc()
+        level = {"handled": logging.INFO, "duplicate": logging.INFO, "ignored": logging.DEBUG,
+                 "retried": logging.WARNING}.get(outcome, logging.ERROR)
+        if not log.isEnabledFor(level):
+            return
+        fields: dict[str, Any] = {"consumer": self.name, "outcome": outcome}
+        if env is not None:
+            fields.update(event_id=env.id, event_type=env.type, causation_id=env.causationid,
+                          correlation_id=env.correlationid, trace_id=_trace_id(env.traceparent))
+        elif delivery is not None:
+            fields.update(event_id=delivery.message_id, routing_key=delivery.routing_key)
+        if delivery is not None and delivery.retries:
+            fields["retries"] = delivery.retries
+        if seconds is not None:
+            fields["duration_ms"] = round(seconds * 1000, 2)
+        if error:
+            fields["error"] = error
+        log.log(level, "%s %s %s", outcome, fields.get("event_type") or fields.get("routing_key"),
+                fields.get("event_id"), extra={k: v for k, v in fields.items() if v is not None})
 
     def handle(self, delivery: Delivery) -> None:
         self.handle_batch([delivery])
@@ -84,31 +107,31 @@ class EventConsumer:
         try:
             env = Envelope.from_bytes(delivery.body)
         except MalformedEvent as exc:
-            log.error("%s: parking undecodable message %s: %s", self.name, delivery.message_id, exc)
             delivery.park("malformed", str(exc))
-            self._settle("parked")
+            self._settle("parked", delivery=delivery, error=f"malformed: {exc}")
             return None
         sub = self.subscriptions.get(env.type)
         if sub is None:  # a binding broader than the table; nothing to do
             delivery.ack()
-            self._settle("ignored")
+            self._settle("ignored", env, delivery)
             return None
         try:
             data = sub.parse(env.data) if sub.parse else env.data
         except Exception as exc:  # noqa: BLE001 - any parse failure means a bad payload
-            log.error("%s: parking invalid %s %s: %s", self.name, env.type, env.id, exc)
             delivery.park("invalid-payload", f"{type(exc).__name__}: {exc}")
-            self._settle("parked")
+            self._settle("parked", env, delivery, error=f"invalid payload: {type(exc).__name__}: {exc}")
             return None
         return delivery, env, sub, data
 
     def _apply(self, session: Session, env: Envelope, sub: Subscription, data: dict[str, Any]) -> str:
         token = set_context(context_from_event(env))
         try:
-            if not claim_inbox(session, self.inbox, self.name, env):
-                return "duplicate"
-            sub.handler(session, env, data)
-            return "handled"
+            # Whatever the handler logs names the event it is handling.
+            with bound(event_id=env.id, event_type=env.type, trace_id=_trace_id(env.traceparent)):
+                if not claim_inbox(session, self.inbox, self.name, env):
+                    return "duplicate"
+                sub.handler(session, env, data)
+                return "handled"
         finally:
             reset_context(token)
 
@@ -120,12 +143,12 @@ class EventConsumer:
                 outcome = self._apply(session, env, sub, data)
         except Exception as exc:  # noqa: BLE001 - sorted out by _fail
             self._check_database(exc, [delivery])
-            self._fail(delivery, env, exc)
+            self._fail(delivery, env, exc, time.perf_counter() - started)
             return
         finally:
             HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         delivery.ack()
-        self._settle(outcome)
+        self._settle(outcome, env, delivery, time.perf_counter() - started)
 
     def _handle_many(self, ready: list[_Ready]) -> None:
         """Optimistically all in one plain transaction (two statements an event); if any
@@ -141,9 +164,11 @@ class EventConsumer:
             return
         finally:
             HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-        for (delivery, *_), outcome in zip(ready, outcomes, strict=True):
+        # Each event's line carries the time of the transaction it shared with its batch.
+        elapsed = time.perf_counter() - started
+        for (delivery, env, *_), outcome in zip(ready, outcomes, strict=True):
             delivery.ack()
-            self._settle(outcome)
+            self._settle(outcome, env, delivery, elapsed)
 
     def _handle_isolated(self, ready: list[_Ready]) -> None:
         results: list[tuple[Delivery, Envelope, str | None, BaseException | None]] = []
@@ -173,47 +198,53 @@ class EventConsumer:
         for delivery, env, settled, error in results:
             if error is None:
                 delivery.ack()
-                self._settle(settled or "handled")
+                self._settle(settled or "handled", env, delivery)
             else:
                 self._fail(delivery, env, error)
 
     def _check_database(self, exc: BaseException, pending: list[Delivery]) -> None:
         """A lost database is an outage to wait out, not a fault of the event."""
         if _is_connectivity(exc) and not self._database_reachable():
-            log.warning("%s: database unavailable (%s); holding %d deliveries",
-                        self.name, exc, len(pending))
+            outage("database").failed(exc, f"consumer {self.name}")
+            log.debug("%s: database unavailable (%s); holding %d deliveries",
+                      self.name, exc, len(pending))
             raise DependencyUnavailable(exc, self._database_reachable, pending) from exc
 
     def _database_reachable(self) -> bool:
         try:
             with self.session_factory() as session:
                 session.execute(text("SELECT 1"))
-            return True
         except Exception:  # noqa: BLE001 - any failure means "not yet"
             return False
+        outage("database").ok()
+        return True
 
-    def _fail(self, delivery: Delivery, env: Envelope, exc: BaseException) -> None:
+    def _fail(self, delivery: Delivery, env: Envelope, exc: BaseException,
+              seconds: float | None = None) -> None:
         if isinstance(exc, PermanentError):
-            log.error("%s: parking %s %s: %s", self.name, env.type, env.id, exc)
             delivery.park("rejected", str(exc))
-            self._settle("parked")
+            self._settle("parked", env, delivery, seconds, error=f"rejected: {exc}")
             return
         error = f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc, limit=5))}"
+        summary = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         attempt = delivery.retries + 1
         if attempt <= self.topology.max_retries:
             delay = self.topology.delay_for(attempt)
-            log.warning("%s: %s %s failed (attempt %d), retry in %.1fs: %s",
-                        self.name, env.type, env.id, attempt, delay, exc)
             delivery.retry(delay, error)
-            self._settle("retried")
+            self._settle("retried", env, delivery, seconds,
+                         error=f"attempt {attempt} failed, retry in {delay:g} s: {summary}")
         else:
-            log.error("%s: parking %s %s after %d retries: %s",
-                      self.name, env.type, env.id, delivery.retries, exc)
             delivery.park("retries-exhausted", error)
-            self._settle("parked")
+            self._settle("parked", env, delivery, seconds,
+                         error=f"retries exhausted after {delivery.retries}: {summary}")
 
 
 _Ready = tuple[Delivery, Envelope, Subscription, dict[str, Any]]
+
+
+def _trace_id(traceparent: str | None) -> str | None:
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 else None
 
 
 def _is_connectivity(exc: BaseException) -> bool:

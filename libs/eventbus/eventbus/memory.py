@@ -23,6 +23,7 @@ from .broker import (
     Delivery,
     DependencyUnavailable,
     OutgoingMessage,
+    ParkedFilter,
     ParkedMessage,
     describe_parked,
     strip_failure_headers,
@@ -163,6 +164,15 @@ class InMemoryBroker(Broker):
             target.put(replace(m, routing_key=m.headers.get(ORIGINAL_KEY_HEADER, m.routing_key),
                                headers=strip_failure_headers(m.headers)))
         return len(chosen)
+
+    def discard_parked(self, topology: ConsumerTopology, chosen: ParkedFilter) -> int:
+        parked = self._queue(topology.parking_queue)
+        with parked.cond:
+            doomed = [m for m in parked.items
+                      if chosen.matches(describe_parked(m.body, m.headers, m.message_id, m.routing_key))]
+            for m in doomed:
+                parked.items.remove(m)
+        return len(doomed)
 
     def queue_depths(self, topology: ConsumerTopology) -> dict[str, int]:
         return {name: len(self._queue(name).items)

@@ -3,7 +3,12 @@
 from prometheus_client import Counter, Gauge, Histogram
 
 OUTBOX_PUBLISHED = Counter("crm_outbox_published_total", "Outbox rows published", ["service"])
-RELAY_FAILURES = Counter("crm_outbox_publish_failures_total", "Failed relay batches", ["service"])
+RELAY_FAILURES = Counter(
+    "crm_outbox_publish_failures_total", "Relay batches the broker did not take (unreachable, refused, "
+    "confirm timeout); database errors are not counted here", ["service"])
+RELAY_DATABASE_ERRORS = Counter(
+    "crm_outbox_relay_database_errors_total", "Relay passes that failed on the service's database",
+    ["service"])
 EVENTS_HANDLED = Counter(
     "crm_events_handled_total", "Deliveries settled by a consumer", ["consumer", "outcome"]
 )

@@ -18,8 +18,10 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from telemetry import is_database_outage, outage
+
 from .broker import Broker, OutgoingMessage, PublishError
-from .metrics import OUTBOX_PUBLISHED, RELAY_FAILURES
+from .metrics import OUTBOX_PUBLISHED, RELAY_DATABASE_ERRORS, RELAY_FAILURES
 from .store import NOTIFY_CHANNEL, register_waker, unregister_waker
 
 log = logging.getLogger("eventbus.relay")
@@ -132,22 +134,31 @@ class OutboxRelay:
                                         name=f"{self.service}-outbox-listen")
             listener.start()
         failures = 0
+        broker, database = outage("broker"), outage("database")
         try:
             while not stop.is_set():
                 try:
                     sent = self.publish_batch()
                     failures = 0
-                except (PublishError, OSError) as exc:
+                    broker.ok()
+                    database.ok()
+                except PublishError as exc:
+                    # Only the broker's failures count here: this is the series the broker
+                    # runbook alerts on, and a database outage must not page it.
                     failures += 1
                     RELAY_FAILURES.labels(self.service).inc()
                     delay = min(10.0, 0.2 * 2 ** min(failures, 6))
-                    log.warning("outbox publish failed (%s); retry in %.1fs", exc, delay)
+                    broker.failed(exc, "outbox relay")
+                    log.debug("outbox publish failed (%s); retry in %.1fs", exc, delay)
                     stop.wait(delay)
                     continue
-                except Exception:  # database down etc.: keep the relay alive, back off
+                except Exception as exc:  # database down etc.: keep the relay alive, back off
                     failures += 1
-                    RELAY_FAILURES.labels(self.service).inc()
-                    log.exception("outbox relay error")
+                    RELAY_DATABASE_ERRORS.labels(self.service).inc()
+                    if is_database_outage(exc):
+                        database.failed(exc, "outbox relay")
+                    else:
+                        log.exception("outbox relay error")
                     stop.wait(min(10.0, 0.2 * 2 ** min(failures, 6)))
                     continue
                 if sent >= self.batch_size:
@@ -177,8 +188,11 @@ class OutboxRelay:
         try:
             self.broker.idle()
             self._prune()
-        except Exception:
-            log.exception("outbox relay housekeeping failed")
+        except Exception as exc:
+            if is_database_outage(exc):
+                outage("database").failed(exc, "outbox housekeeping")
+            else:
+                log.exception("outbox relay housekeeping failed")
 
     def _listen(self, stop: threading.Event) -> None:
         """Turn PostgreSQL NOTIFYs from any process's commits into wake-ups."""
@@ -194,5 +208,7 @@ class OutboxRelay:
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self.wake.set()
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect; the safety poll covers the gap
-                log.warning("outbox LISTEN connection lost (%s); reconnecting", exc)
+                # Part of the database outage the relay reports; not a line a second.
+                log.debug("outbox LISTEN connection lost (%s); reconnecting", exc)
+                outage("database").failed(exc, "outbox LISTEN")
                 stop.wait(1.0)

@@ -18,7 +18,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .broker import Broker, ParkedMessage
+from .broker import Broker, ParkedFilter, ParkedMessage
 from .consumer import EventConsumer, Subscription
 from .envelope import Envelope, new_event
 from .memory import InMemoryBroker
@@ -130,6 +130,9 @@ class ServiceBus:
 
     def replay_parked(self, message_id: str | None = None) -> int:
         return self.broker.replay_parked(self.topology, message_id)
+
+    def discard_parked(self, chosen: ParkedFilter) -> int:
+        return self.broker.discard_parked(self.topology, chosen)
 
     def queue_depths(self) -> dict[str, int]:
         return self.broker.queue_depths(self.topology)

@@ -39,6 +39,13 @@ class ConsumerTopology:
     def dlx(self) -> str:
         return dead_letter_exchange(self.exchange)
 
+    @property
+    def forward_exchange(self) -> str:
+        """The service's own direct exchange for copies it sends to its own queues (retry,
+        park, replay). Its queues are bound to it by name, so a service never needs to publish
+        to the default exchange, through which it could reach any queue on the broker."""
+        return f"{self.queue}.forward"
+
     def retry_queue(self, delay: float) -> str:
         return f"{self.queue}.retry.{round(delay * 1000)}ms"
 

@@ -12,8 +12,6 @@ from typing import Any
 import flask_smorest
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import RAISE
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
@@ -22,7 +20,11 @@ from authn.flask import install as install_auth
 from authn.flask import require_roles
 from eventbus.envelope import TraceContext, reset_context, set_context
 from eventbus.runtime import ServiceBus
+from telemetry import bind, unbind
+from telemetry.http import PRINCIPAL, REQUEST_ID, ROUTE, RequestTelemetry, metrics_payload, trace_id
 
+from .dependencies import install_dependency_checks, readiness
+from .parked import parked_filter
 from .problems import Problem, _from_http_exception, install_problem_handlers
 from .schemas import ProblemSchema
 from .service import ServiceContext
@@ -53,10 +55,18 @@ def _install_request_context(app: Flask) -> None:
         g.traceparent = tp if TRACEPARENT.match(tp) else None
         g.trace_token = set_context(TraceContext(correlation_id=g.request_id,
                                                  traceparent=g.traceparent))
+        # Every line logged while this request runs names it (and the access line too).
+        g.log_token = bind(request_id=g.request_id, trace_id=trace_id(g.traceparent))
+        request.environ[REQUEST_ID] = g.request_id
+        if request.url_rule is not None:
+            request.environ[ROUTE] = request.url_rule.rule
 
     @app.after_request
     def _stamp(resp: Response) -> Response:
         resp.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        principal = getattr(g, "principal", None)
+        if principal is not None:
+            request.environ[PRINCIPAL] = principal.sub
         return resp
 
     @app.teardown_request
@@ -64,6 +74,9 @@ def _install_request_context(app: Flask) -> None:
         token = g.pop("trace_token", None)
         if token is not None:
             reset_context(token)
+        log_token = g.pop("log_token", None)
+        if log_token is not None:
+            unbind(log_token)
 
 
 def _ops_blueprint(bus: ServiceBus) -> Blueprint:
@@ -102,6 +115,25 @@ def _ops_blueprint(bus: ServiceBus) -> Blueprint:
         if body.get("id") and count == 0:
             raise Problem(404, "Not Found", f"no parked message {body['id']}")
         return {"replayed": count}
+
+    @ops.route("/parked/discard", methods=["POST"])
+    @ops.response(200)
+    @require_roles(authn.ADMIN)
+    def discard() -> Any:
+        """Remove parked messages for good: one by ``id``, or every one matching ``type`` and/or
+        ``older_than`` (seconds), or ``all``; a filter needs ``"confirm": true``."""
+        body = request.get_json(silent=True)
+        try:
+            chosen = parked_filter(body if isinstance(body, dict) else {})
+        except ValueError as exc:
+            raise Problem(422, "Unprocessable Content", str(exc)) from exc
+        try:
+            count = bus.discard_parked(chosen)
+        except Exception as exc:
+            raise Problem(503, "Broker unavailable", str(exc)) from exc
+        if chosen.message_id and count == 0:
+            raise Problem(404, "Not Found", f"no parked message {chosen.message_id}")
+        return {"discarded": count}
 
     return ops
 
@@ -144,6 +176,7 @@ def create_service_app(
     for bp in blueprints:
         api.register_blueprint(bp)
     api.register_blueprint(_ops_blueprint(bus))
+    gate = install_dependency_checks(app, context)
     checks = list(extra_ready_checks)
 
     @app.get("/healthz")
@@ -152,20 +185,20 @@ def create_service_app(
 
     @app.get("/readyz")
     def readyz() -> Response:
-        try:
-            with bus.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            for check in checks:
-                check()
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            log.warning("not ready: %s", exc)
-            resp = jsonify(status="unavailable", service=name)
+        """Ready = the database answers, its schema is not behind the code, extra checks pass."""
+        problem = readiness(context, gate, checks)
+        if problem is not None:
+            resp = jsonify(status="unavailable", service=name, reason=problem)
             resp.status_code = 503
+            resp.headers["Retry-After"] = "5"
             return resp
         return jsonify(status="ok", service=name)
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        body, content_type = metrics_payload()
+        return Response(body, content_type=content_type)  # not mimetype=: no second charset
 
+    # Outermost: times and logs every answer, the probes' and the error handlers' included.
+    app.wsgi_app = RequestTelemetry(app.wsgi_app, name)  # type: ignore[method-assign]
     return app

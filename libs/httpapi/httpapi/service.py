@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import MetaData
 
 from authn import AuthSettings
 from eventbus import BusSettings, ServiceBus, Subscription
-from servicedb import DatabaseSettings, create_service_engine, upgrade
+from servicedb import DatabaseSettings, SchemaState, create_service_engine, migrate, schema_state, upgrade
+from telemetry import is_database_outage, outage, parse_log_format
 
 log = logging.getLogger("httpapi.service")
 Clock = Callable[[], datetime]
@@ -44,6 +45,9 @@ class ServiceSettings:
     bus: BusSettings
     auth: AuthSettings
     log_level: str = "INFO"
+    # LOG_FORMAT: json (one object per line, for containers and log shippers; the default) or
+    # text (for people; the embedded mode's default).
+    log_format: str = "json"
 
     @classmethod
     def common_from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -55,6 +59,7 @@ class ServiceSettings:
             "bus": BusSettings.from_env(env),
             "auth": AuthSettings.from_env(env),
             "log_level": env.get("LOG_LEVEL") or "INFO",
+            "log_format": parse_log_format(env.get("LOG_FORMAT"), "json"),
         }
 
     def with_overrides(self, *, database_url: str | None = None, broker_url: str | None = None,
@@ -76,10 +81,34 @@ class ServiceContext:
     settings: ServiceSettings
     bus: ServiceBus
     clock: Clock = field(default=utcnow)
+    # The package holding ``migrations/``; by default the one the context class lives in.
+    migrations_package: ClassVar[str | None] = None
 
     def background(self, stop: threading.Event) -> list[threading.Thread]:
         """Threads the worker runs beside the event bus (schedulers); none by default."""
         return []
+
+    # --- schema (the worker's ``migrate`` command and both processes' readiness) ----------
+    @property
+    def package(self) -> str:
+        return self.migrations_package or type(self).__module__.split(".")[0]
+
+    @property
+    def migrate_on_start(self) -> bool:
+        return self.settings.database.migrate_on_start
+
+    def schema_state(self) -> SchemaState:
+        return schema_state(self.bus.engine, self.package)
+
+    def schema_problem(self) -> str | None:
+        """Why this code cannot use the database's schema yet (None: it can)."""
+        return self.schema_state().problem
+
+    def migrate(self) -> dict[str, object]:
+        """Bring the schema to the code's heads or raise ``MigrationFailed``."""
+        before, after = migrate(self.bus.engine, self.package)
+        return {**after.to_dict(), "migrated": before.database != after.database,
+                "from": list(before.database)}
 
 
 def open_bus(settings: ServiceSettings, *, package: str, metadata: MetaData,
@@ -99,12 +128,18 @@ def start_periodic(name: str, every: float, job: Callable[[], object],
     on the next tick; the thread never dies of it. Jobs must be safe to run in several worker
     replicas at once (claim work with unique keys or ``SKIP LOCKED``)."""
 
+    database = outage("database")
+
     def loop() -> None:
         while not stop.is_set():
             try:
                 job()
-            except Exception:
-                log.exception("%s pass failed", name)
+                database.ok()
+            except Exception as exc:
+                if is_database_outage(exc):
+                    database.failed(exc, name)  # one warning per outage, not one per pass
+                else:
+                    log.exception("%s pass failed", name)
             stop.wait(every)
 
     thread = threading.Thread(target=loop, daemon=True, name=name)

@@ -35,6 +35,10 @@ def create_service_engine(url: str, *, pool_size: int = 10, **kwargs: object) ->
     kwargs.setdefault("pool_size", pool_size)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in url:
+        # A database host that stopped answering must fail a request (503) or a probe in
+        # seconds, not hang it for the operating system's TCP timeout.
+        kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
 
 

@@ -1,4 +1,4 @@
-"""Worker entrypoint of the notify service: ``notify-worker [run|outbox|parked|replay|depths]``.
+"""Worker entrypoint of the notify service: ``notify-worker [COMMAND]`` (run, migrate, operator tools).
 
 ``run`` (the default) runs the event bus worker (relay and consumer) and the service's
 background jobs (its context's ``background``); all stop on the same signal.
@@ -17,8 +17,10 @@ from .wiring import build
 
 def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()  # the one parse of this process's environment
-    configure_logging(settings.log_level)
-    sys.exit(worker_main(lambda: build(settings=settings), sys.argv[1:] if argv is None else argv))
+    configure_logging(settings.log_level, settings.log_format, service=settings.service)
+    # Built without migrating: ``run`` and ``migrate`` migrate explicitly, the tools never do.
+    sys.exit(worker_main(lambda: build(settings=settings, migrate=False),
+                         sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
