@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := -e libs/telemetry -e libs/eventbus -e libs/servicedb -e libs/authn -e libs/httpapi \
 	-e services/leads -e services/accounts -e services/support -e services/notify \
-	-e gateway -e embedded
-PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml embedded/pyproject.toml)
+	-e gateway -e embedded -e admin
+PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml embedded/pyproject.toml admin/pyproject.toml)
 
-.PHONY: install run up down status test test-unit lint bench mutation clean
+.PHONY: install run up down status migrate backup restore broker-users test test-unit lint bench mutation clean
 
 $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,31 @@ install: $(STAMP)
 run: install
 	$(BIN)/crm-embedded
 
-## Distributed mode: gunicorn web + worker per service, gateway; local RabbitMQ and PostgreSQL.
+## Distributed mode: gunicorn web + worker(s) per service, gateway, kept running by a supervisor;
+## local RabbitMQ and PostgreSQL. Scale: make up WORKERS=leads=2,notify=3 WEB=leads=4
 up: install
-	$(BIN)/python deploy/local/localctl.py up
+	CRM_WORKERS="$(WORKERS)" CRM_WEB="$(WEB)" $(BIN)/python deploy/local/localctl.py up
 
 down: install
 	$(BIN)/python deploy/local/localctl.py down
 
 status: install
 	$(BIN)/python deploy/local/localctl.py status
+
+## Every service's schema to this code's version (what `make up` does unless MIGRATE_ON_START=0).
+migrate: install
+	$(BIN)/python deploy/local/localctl.py migrate
+
+## Back up / restore every service's database (the configured ones: <SERVICE>_DATABASE_URL or CRM_DATA_DIR).
+backup: install
+	$(BIN)/crm-backup $(if $(OUT),--out $(OUT))
+
+restore: install
+	$(BIN)/crm-restore $(BACKUP) --yes
+
+## A RabbitMQ user per service on the local broker (needs rabbitmqctl); `make up` does it too.
+broker-users: install
+	$(BIN)/crm-broker-users apply --generate --passwords var/local/broker-users.json
 
 ## All tests. Integration tiers need CRM_TEST_DATABASE_URL / CRM_TEST_AMQP_URL (or Docker).
 test: install

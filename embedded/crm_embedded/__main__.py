@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
+
+from telemetry import configure_logging, parse_log_format
 
 from .runner import EmbeddedConfig, EmbeddedSystem
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # readiness probes, every few seconds
+    # For a person at a terminal: text lines by default (LOG_FORMAT=json for a log shipper).
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"),
+                      parse_log_format(os.environ.get("LOG_FORMAT"), "text"))
     system = EmbeddedSystem(EmbeddedConfig.from_env())
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import urllib3
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from httpapi import install_problem_handlers
+from telemetry.http import RequestTelemetry, metrics_payload
 
 from .auth import PUBLIC_API, build_verifier, install_guard
 from .config import GatewayConfig
@@ -21,7 +23,7 @@ from .fastpath import FastPath
 from .health import health_blueprint
 from .issuer import TokenIssuer, issuer_blueprint
 from .openapi import OPENAPI_PATH, OpenApiAggregator, openapi_blueprint
-from .proxy import Proxy, make_pool, proxy_blueprint
+from .proxy import API_PREFIX, OPS, Proxy, make_pool, proxy_blueprint
 from .ratelimit import RateLimiter
 from .requestctx import install_request_context
 
@@ -53,6 +55,19 @@ def _fanout_client(config: GatewayConfig) -> httpx.Client:
     return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
 
 
+def proxied_route(upstreams: dict[str, str], environ: dict[str, Any]) -> str | None:
+    """The route label of a proxied path: per service, never the raw path (ids would make a
+    new series per record)."""
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(API_PREFIX):
+        return None
+    head, _, tail = path[len(API_PREFIX):].partition("/")
+    if head == OPS:
+        service = tail.partition("/")[0]
+        return f"{API_PREFIX}{OPS}/{service}/*" if service in upstreams else None
+    return f"{API_PREFIX}{head}/*" if head in upstreams else None
+
+
 def create_app(config: GatewayConfig | None = None) -> Flask:
     config = config or GatewayConfig.from_env()
     app = Flask(__name__)
@@ -82,8 +97,18 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     app.register_blueprint(docs_blueprint(OPENAPI_PATH))
     proxy = Proxy(config, pool)
     app.register_blueprint(proxy_blueprint(proxy))
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus text of every gunicorn process of this gateway (see telemetry)."""
+        body, content_type = metrics_payload()
+        return Response(body, content_type=content_type)
+
     app.wsgi_app = FastPath(  # type: ignore[method-assign]
         app.wsgi_app, proxy, verifier, limiter, PUBLIC_API, app.config["MAX_CONTENT_LENGTH"])
+    # Around both paths (fast and Flask), so every answer is counted, timed and logged once.
+    app.wsgi_app = RequestTelemetry(  # type: ignore[method-assign]
+        app.wsgi_app, "gateway", route_of=lambda environ: proxied_route(config.upstreams, environ))
     if config.proxy_hops:  # outermost, so both paths see the client's real address
         n = config.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ from typing import Any
 
 from authn import AuthError, AuthUnavailable, Verifier
 from httpapi import PROBLEM_JSON, problem_document
+from telemetry.http import PRINCIPAL, TRACEPARENT
 
 from .auth import WEB_FORM_SUBMISSION
 from .proxy import API_PREFIX, Proxy, UpstreamFailure, forwarded_headers, raw_path, resolve
@@ -81,6 +82,7 @@ class FastPath:
             tracestate = get("tracestate")
         else:  # a broken parent starts a new trace, and its tracestate goes with it
             tp, tracestate = new_traceparent(), None
+        environ[PRINCIPAL], environ[TRACEPARENT] = principal.sub, tp  # for the access log
         body = environ["wsgi.input"].read(int(length)) if length and int(length) else None
         scheme = environ.get("wsgi.url_scheme", "http")
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"

@@ -9,6 +9,9 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from telemetry import bind, unbind
+from telemetry.http import PRINCIPAL, ROUTE, TRACEPARENT, trace_id
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@+/=-]{1,128}$")
 _TRACEPARENT = re.compile(r"^00-(?P<trace>[0-9a-f]{32})-(?P<parent>[0-9a-f]{16})-[0-9a-f]{2}$")
 
@@ -41,10 +44,24 @@ def install_request_context(app: Flask) -> None:
         else:  # a broken parent starts a new trace, and its tracestate goes with it
             g.traceparent = new_traceparent()
             g.tracestate = None
+        # For the access log and metrics (telemetry.http) and every line logged meanwhile.
+        request.environ[TRACEPARENT] = g.traceparent
+        if request.url_rule is not None and request.endpoint != "proxy.forward":
+            request.environ[ROUTE] = request.url_rule.rule
+        g.log_token = bind(request_id=g.request_id, trace_id=trace_id(g.traceparent))
 
     @app.after_request
     def _stamp(resp: Response) -> Response:
         rid = getattr(g, "request_id", None)
         if rid:
             resp.headers["X-Request-ID"] = rid
+        principal = getattr(g, "principal", None)
+        if principal is not None:
+            request.environ[PRINCIPAL] = principal.sub
         return resp
+
+    @app.teardown_request
+    def _end(_exc: BaseException | None) -> None:
+        token = g.pop("log_token", None)
+        if token is not None:
+            unbind(token)

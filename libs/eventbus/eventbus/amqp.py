@@ -356,7 +356,9 @@ class AmqpBroker(Broker):
                 queue_arguments={
                     "x-queue-type": "quorum",
                     "x-message-ttl": round(delay * 1000),
-                    "x-dead-letter-exchange": "",
+                    # Back through the service's own exchange: declaring a queue that
+                    # dead-letters needs write access to where it dead-letters to.
+                    "x-dead-letter-exchange": topology.forward_exchange,
                     "x-dead-letter-routing-key": topology.queue,
                     **reliable,
                 },

@@ -47,7 +47,11 @@ class ConsumerTopology:
         return f"{self.queue}.forward"
 
     def retry_queue(self, delay: float) -> str:
-        return f"{self.queue}.retry.{round(delay * 1000)}ms"
+        """Holds a failed message for ``delay``, then dead-letters it back through the forward
+        exchange. (Named ``.delay.``: the older ``.retry.<ms>ms`` queues dead-lettered through the
+        default exchange, which a per-service broker user may not write to; once empty they can
+        be deleted.)"""
+        return f"{self.queue}.delay.{round(delay * 1000)}ms"
 
     @property
     def max_retries(self) -> int:

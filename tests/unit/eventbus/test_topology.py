@@ -53,8 +53,8 @@ def test_names_derive_from_the_queue() -> None:
                          retry_delays=(0.2, 1.5))
     assert t.parking_queue == "crm.leads.parked"
     assert t.dlx == "crm.events.dlx"
-    assert t.retry_queue(0.2) == "crm.leads.retry.200ms"
-    assert t.retry_queue(1.5) == "crm.leads.retry.1500ms"
+    assert t.retry_queue(0.2) == "crm.leads.delay.200ms"
+    assert t.retry_queue(1.5) == "crm.leads.delay.1500ms"
     assert t.max_retries == 2
     assert [t.delay_for(n) for n in (1, 2, 3)] == [0.2, 1.5, 1.5]
 
