@@ -32,6 +32,7 @@ from .topology import ConsumerTopology
 log = logging.getLogger("eventbus.consumer")
 
 Handler = Callable[[Session, Envelope, dict[str, Any]], None]
+OUTCOMES = ("handled", "duplicate", "ignored", "retried", "parked")
 
 
 class PermanentError(Exception):
@@ -59,6 +60,8 @@ class EventConsumer:
         self.inbox = inbox
         self.subscriptions = subscriptions
         self.topology = topology
+        for outcome in OUTCOMES:  # every series from 0, so "increase(...parked...)" sees the first
+            EVENTS_HANDLED.labels(name, outcome)
 
     def _settle(self, outcome: str, env: Envelope | None = None, delivery: Delivery | None = None,
                 seconds: float | None = None, error: str | None = None) -> None:

@@ -55,6 +55,9 @@ class OutboxRelay:
         self.inbox_retention = inbox_retention
         self.wake = threading.Event()
         self._last_prune = float("-inf")  # first prune at the first idle moment
+        # Series exist from the start (at 0), so alerts on their increase see the first one.
+        for counter in (OUTBOX_PUBLISHED, RELAY_FAILURES, RELAY_DATABASE_ERRORS):
+            counter.labels(service)
 
     def publish_batch(self) -> int:
         """Publish at most one batch; returns how many rows were sent.
