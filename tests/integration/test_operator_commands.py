@@ -101,7 +101,8 @@ def park(bus: ServiceBus, type_: str, parked_ago: timedelta = timedelta(0)) -> s
     """A message in the parking queue exactly as the consumer leaves one there."""
     env = new_event(source="crm/test", type=type_, data={"n": 1})
     at = (datetime.now(UTC) - parked_ago).isoformat().replace("+00:00", "Z")
-    msg = OutgoingMessage(type_, env.to_bytes(), env.id, {PARK_REASON_HEADER: "rejected", PARKED_AT_HEADER: at})
+    headers = {PARK_REASON_HEADER: "rejected", PARKED_AT_HEADER: at}
+    msg = OutgoingMessage(type_, env.to_bytes(), env.id, headers)
     bus.broker._publisher().publish(  # type: ignore[attr-defined]
         [(bus.topology.forward_exchange, bus.topology.parking_queue, msg)])
     return env.id
@@ -151,7 +152,8 @@ def test_discard_and_replay_through_the_operator_api(bus: ServiceBus, amqp_env: 
 
     assert post("discard", {"id": first}, issuer.headers("rep1", "sales_rep")).status_code == 403
     unknown = post("discard", {"id": str(uuid.uuid4())})
-    assert unknown.status_code == 404 and unknown.headers["Content-Type"].startswith("application/problem+json")
+    assert unknown.status_code == 404
+    assert unknown.headers["Content-Type"].startswith("application/problem+json")
     assert post("replay", {"id": str(uuid.uuid4())}).status_code == 404
     assert post("discard", {"type": "accounts.account.opened.v1"}).status_code == 422  # not confirmed
     assert post("discard", {"id": first, "all": True}).status_code == 422
