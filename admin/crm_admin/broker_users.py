@@ -17,6 +17,10 @@ RabbitMQ definitions document:
     crm-broker-users definitions > defs.json     # to import, e.g. rabbitmqctl import_definitions
     crm-broker-users apply                       # the same, straight into rabbitmqctl (idempotent)
     crm-broker-users delete --user crm_leads     # remove users (rabbitmqctl delete_user)
+    crm-broker-users show                        # the permissions, without passwords
+
+``--monitor USER`` adds a user that may only read queue depths (KEDA); ``--admin USER`` an
+administrator.
 
 Passwords come from ``--passwords FILE`` (JSON ``{"user": "password"}``; with ``--generate``
 missing ones are created there, mode 0600) or from ``BROKER_PASSWORD_<USER>`` variables.
@@ -70,9 +74,24 @@ def subscriber_grant(user: str, queue_prefix: str, exchange: str) -> Grant:
     return Grant(user, configure=f"^{own}$", write=f"^{own}$", read=f"^({own}|{re.escape(exchange)})$")
 
 
+def monitor_grant(user: str) -> Grant:
+    """Access to the vhost and nothing else: enough to read queue depths (a passive declare
+    needs no permission), e.g. for KEDA; the ``monitoring`` tag lets it use the management API."""
+    return Grant(user, configure="^$", write="^$", read="^$", tags="monitoring")
+
+
+def admin_grant(user: str) -> Grant:
+    """The operator's user (management UI, rabbitmqctl-free administration)."""
+    return Grant(user, configure=".*", write=".*", read=".*", tags="administrator")
+
+
 def grants(services: Sequence[str], subscribers: Sequence[str], *, prefix: str, exchange: str,
-           user_prefix: str) -> list[Grant]:
+           user_prefix: str, monitor: str | None = None, admin: str | None = None) -> list[Grant]:
     out = [service_grant(f"{user_prefix}{s}", s, prefix, exchange) for s in services]
+    if monitor:
+        out.append(monitor_grant(monitor))
+    if admin:
+        out.append(admin_grant(admin))
     for spec in subscribers:
         name, _, queue_prefix = spec.partition(":")
         queue_prefix = queue_prefix or name
@@ -159,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service", action="append", choices=SERVICES, help="default: all four")
     parser.add_argument("--subscriber", action="append", default=[], metavar="NAME[:QUEUE_PREFIX]",
                         help="an outside subscriber's user (repeatable)")
+    parser.add_argument("--monitor", metavar="USER", help="also a user that may only read queue depths")
+    parser.add_argument("--admin", metavar="USER", help="also an administrator (e.g. the compose demo's)")
     parser.add_argument("--passwords", type=Path, help="JSON file {user: password}")
     parser.add_argument("--generate", action="store_true", help="create missing passwords in --passwords")
     parser.add_argument("--user", action="append", default=[], help="for delete: users to remove")
@@ -167,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         grant_list = grants(args.service or SERVICES, args.subscriber, prefix=args.prefix,
-                            exchange=args.exchange, user_prefix=args.user_prefix)
+                            exchange=args.exchange, user_prefix=args.user_prefix,
+                            monitor=args.monitor, admin=args.admin)
         if args.command == "delete":
             for user in args.user or [g.user for g in grant_list]:
                 _rabbitmqctl(args, "delete_user", user)

@@ -25,7 +25,7 @@ from kombu import Exchange, Queue
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.pool import StaticPool
 
-from crm_admin.broker_users import definitions, service_grant, subscriber_grant
+from crm_admin.broker_users import definitions, monitor_grant, service_grant, subscriber_grant
 from eventbus import OutgoingMessage, PermanentError, ServiceBus, Subscription, new_event
 from eventbus.broker import ParkedFilter
 from eventbus.settings import BusSettings
@@ -59,7 +59,7 @@ def broker(amqp_url: str) -> Iterator[Broker]:
     tag = uuid.uuid4().hex[:8]
     vhost = f"crm-perm-{tag}"
     parts = urlsplit(amqp_url)
-    users = [f"t{tag}_leads", f"t{tag}_accounts", f"t{tag}_erp"]
+    users = [f"t{tag}_leads", f"t{tag}_accounts", f"t{tag}_erp", f"t{tag}_monitor"]
     try:
         yield Broker(vhost, tag, f"{parts.hostname}:{parts.port or 5672}")
     finally:
@@ -73,7 +73,7 @@ def apply(broker: Broker) -> dict[str, str]:
     tag = broker.tag
     grants = [service_grant(f"t{tag}_leads", "leads", "crm", EXCHANGE),
               service_grant(f"t{tag}_accounts", "accounts", "crm", EXCHANGE),
-              subscriber_grant(f"t{tag}_erp", "erp", EXCHANGE)]
+              subscriber_grant(f"t{tag}_erp", "erp", EXCHANGE), monitor_grant(f"t{tag}_monitor")]
     passwords = {g.user: uuid.uuid4().hex for g in grants}
     doc = definitions(grants, passwords, vhost=broker.vhost, exchange=EXCHANGE)
     rabbitmqctl("import_definitions", "--format", "json", stdin=json.dumps(doc))
@@ -173,4 +173,8 @@ def test_an_outside_subscriber_reads_its_own_queue_and_cannot_publish(broker: Br
                                 conn.drain_events(timeout=5)))
         assert refused(lambda: Queue("crm.hijack", durable=True)(conn.channel()).declare())
         assert refused(lambda: conn.channel().basic_consume("crm.leads.parked", callback=print))
+    with kombu.Connection(urls["monitor"], connect_timeout=5) as conn:  # what KEDA does
+        _, depth, _ = conn.channel().queue_declare("crm.leads", passive=True)
+        assert depth == 1  # the event above, bound by the same type
+        assert refused(lambda: conn.channel().basic_consume("crm.leads", callback=print))
     leads.broker.close()

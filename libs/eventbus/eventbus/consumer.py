@@ -62,6 +62,7 @@ class EventConsumer:
         self.topology = topology
         for outcome in OUTCOMES:  # every series from 0, so "increase(...parked...)" sees the first
             EVENTS_HANDLED.labels(name, outcome)
+        HANDLER_SECONDS.labels(name)
 
     def _settle(self, outcome: str, env: Envelope | None = None, delivery: Delivery | None = None,
                 seconds: float | None = None, error: str | None = None) -> None:
