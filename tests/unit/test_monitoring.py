@@ -93,7 +93,8 @@ def scraped_names(tmp_path: Path, issuer: TestIssuer) -> set[str]:
     client.get("/ops/outbox", headers=issuer.headers("a", "admin")).close()
     _watch_backlog(ctx.bus)  # what the worker does at start
     text = generate_latest(REGISTRY).decode()
-    return {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {line.split("{")[0].split(" ")[0] for line in samples}
 
 
 def test_every_metric_used_exists_in_a_scrape(tmp_path: Path, issuer: TestIssuer) -> None:
