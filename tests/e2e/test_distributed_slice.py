@@ -6,8 +6,8 @@ migrating (MIGRATE_ON_START=0), as an operator who forgot the migration would.""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
