@@ -86,7 +86,8 @@ def system(pg_server: str, amqp_url: str, tmp_path_factory: pytest.TempPathFacto
 
 
 def _logs(system: System) -> str:
-    return "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted((system.run / "log").glob("*.log")))
+    logs = sorted((system.run / "log").glob("*.log"))
+    return "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}" for p in logs)
 
 
 def test_unmigrated_system_is_not_ready_until_migrated(system: System) -> None:
@@ -130,7 +131,8 @@ def test_each_request_is_a_json_log_line_with_its_request_id(system: System) -> 
     rid = f"e2e-{uuid.uuid4().hex}"
     with httpx.Client(base_url=system.gateway, timeout=10) as client:
         headers = {**login(client, "rep1"), "X-Request-ID": rid}
-        assert client.get("/api/v1/leads/00000000-0000-0000-0000-000000000000", headers=headers).status_code == 404
+        missing = client.get("/api/v1/leads/00000000-0000-0000-0000-000000000000", headers=headers)
+        assert missing.status_code == 404
 
     def lines(name: str) -> list[dict[str, object]]:
         found = []
