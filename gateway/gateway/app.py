@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from httpapi import install_problem_handlers
 from telemetry.http import RequestTelemetry, metrics_payload
+from telemetry.tracing import setup_tracing
 
 from .auth import PUBLIC_API, build_verifier, install_guard
 from .config import GatewayConfig
@@ -70,6 +71,7 @@ def proxied_route(upstreams: dict[str, str], environ: dict[str, Any]) -> str | N
 
 def create_app(config: GatewayConfig | None = None) -> Flask:
     config = config or GatewayConfig.from_env()
+    setup_tracing("gateway")  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -18,6 +18,7 @@ from typing import Any
 from authn import AuthError, AuthUnavailable, Verifier
 from httpapi import PROBLEM_JSON, problem_document
 from telemetry.http import PRINCIPAL, TRACEPARENT
+from telemetry.tracing import current_traceparent
 
 from .auth import WEB_FORM_SUBMISSION
 from .proxy import API_PREFIX, Proxy, UpstreamFailure, forwarded_headers, raw_path, resolve
@@ -78,7 +79,9 @@ class FastPath:
         rid = (get("X-Request-ID") or "").strip()
         rid = rid if valid_request_id(rid) else str(uuid.uuid4())
         tp = (get("traceparent") or "").strip().lower()
-        if valid_traceparent(tp):
+        if current_traceparent():  # tracing on: the gateway's SERVER span is the services' parent
+            tp, tracestate = current_traceparent() or tp, get("tracestate")
+        elif valid_traceparent(tp):
             tracestate = get("tracestate")
         else:  # a broken parent starts a new trace, and its tracestate goes with it
             tp, tracestate = new_traceparent(), None

@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 
 from telemetry import bind, unbind
 from telemetry.http import PRINCIPAL, ROUTE, TRACEPARENT, trace_id
+from telemetry.tracing import current_traceparent
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@+/=-]{1,128}$")
 _TRACEPARENT = re.compile(r"^00-(?P<trace>[0-9a-f]{32})-(?P<parent>[0-9a-f]{16})-[0-9a-f]{2}$")
@@ -38,7 +39,9 @@ def install_request_context(app: Flask) -> None:
         rid = request.headers.get("X-Request-ID", "").strip()
         g.request_id = rid if valid_request_id(rid) else str(uuid.uuid4())
         tp = request.headers.get("traceparent", "").strip().lower()
-        if valid_traceparent(tp):
+        if current_traceparent():  # tracing on: the gateway's SERVER span is the services' parent
+            g.traceparent, g.tracestate = current_traceparent(), request.headers.get("tracestate")
+        elif valid_traceparent(tp):
             g.traceparent = tp
             g.tracestate = request.headers.get("tracestate")
         else:  # a broken parent starts a new trace, and its tracestate goes with it

@@ -14,14 +14,14 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Table, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from telemetry import bound, outage
+from telemetry import bound, outage, tracing
 
 from .broker import Delivery, DependencyUnavailable
 from .envelope import Envelope, MalformedEvent, context_from_event, reset_context, set_context
@@ -128,16 +128,20 @@ class EventConsumer:
         return delivery, env, sub, data
 
     def _apply(self, session: Session, env: Envelope, sub: Subscription, data: dict[str, Any]) -> str:
-        token = set_context(context_from_event(env))
-        try:
-            # Whatever the handler logs names the event it is handling.
-            with bound(event_id=env.id, event_type=env.type, trace_id=_trace_id(env.traceparent)):
-                if not claim_inbox(session, self.inbox, self.name, env):
-                    return "duplicate"
-                sub.handler(session, env, data)
-                return "handled"
-        finally:
-            reset_context(token)
+        with tracing.consumer_span(self.name, env.type, env.id, env.traceparent):
+            cause = context_from_event(env)
+            # Events the handler emits are children of this handling (its span, when traced).
+            span = tracing.current_traceparent()
+            token = set_context(replace(cause, traceparent=span or cause.traceparent))
+            try:
+                # Whatever the handler logs names the event it is handling.
+                with bound(event_id=env.id, event_type=env.type, trace_id=_trace_id(env.traceparent)):
+                    if not claim_inbox(session, self.inbox, self.name, env):
+                        return "duplicate"
+                    sub.handler(session, env, data)
+                    return "handled"
+            finally:
+                reset_context(token)
 
     def _handle_one(self, delivery: Delivery, env: Envelope, sub: Subscription,
                     data: dict[str, Any]) -> None:

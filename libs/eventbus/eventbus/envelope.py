@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from telemetry.tracing import producer_traceparent
+
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 # `<service>.<entity>.<fact in past tense>.v<major>`
@@ -197,5 +199,7 @@ def new_event(
         data=data,
         correlationid=ctx.correlation_id or event_id,
         causationid=ctx.causation_id,
-        traceparent=child_traceparent(ctx.traceparent),
+        # With tracing on (telemetry.tracing), the PRODUCER span recorded for this event.
+        traceparent=(producer_traceparent(ctx.traceparent, type, event_id)
+                     or child_traceparent(ctx.traceparent)),
     )

@@ -28,6 +28,7 @@ from sqlalchemy import text
 from telemetry import configure_logging as _configure_logging
 from telemetry import is_database_outage, outage
 from telemetry.http import metrics_payload
+from telemetry.tracing import setup_tracing
 
 from .broker import ParkedFilter
 from .metrics import OUTBOX_UNSENT
@@ -198,6 +199,7 @@ def run(bus: ServiceBus, stop: threading.Event | None = None, background: Backgr
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _on_signal)
+    setup_tracing(bus.service)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     settings = bus.settings
     health = Health(bus, ctx)
     _watch_backlog(bus)

@@ -22,6 +22,7 @@ from eventbus.envelope import TraceContext, reset_context, set_context
 from eventbus.runtime import ServiceBus
 from telemetry import bind, unbind
 from telemetry.http import PRINCIPAL, REQUEST_ID, ROUTE, RequestTelemetry, metrics_payload, trace_id
+from telemetry.tracing import current_traceparent, setup_tracing
 
 from .dependencies import install_dependency_checks, readiness
 from .parked import parked_filter
@@ -52,7 +53,8 @@ def _install_request_context(app: Flask) -> None:
         rid = request.headers.get("X-Request-ID", "")
         g.request_id = rid if 0 < len(rid) <= 128 else str(uuid.uuid4())
         tp = request.headers.get("traceparent", "")
-        g.traceparent = tp if TRACEPARENT.match(tp) else None
+        # With tracing on, this request's SERVER span is the parent of the events it emits.
+        g.traceparent = current_traceparent() or (tp if TRACEPARENT.match(tp) else None)
         g.trace_token = set_context(TraceContext(correlation_id=g.request_id,
                                                  traceparent=g.traceparent))
         # Every line logged while this request runs names it (and the access line too).
@@ -150,6 +152,7 @@ def create_service_app(
     """The service's Flask app; ``current_app.extensions[<service name>]`` is its context."""
     name = context.settings.service
     bus = context.bus
+    setup_tracing(name)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     app = Flask(name)
     app.config.update(
         API_TITLE=title,

@@ -24,6 +24,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from . import tracing
 from .logs import bind, unbind
 
 access_log = logging.getLogger("crm.access")
@@ -73,8 +74,13 @@ class RequestTelemetry:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         token = bind(service=self.service)
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
         try:
-            body = self.app(environ, _start)
+            with tracing.server_span(method, path, environ.get("HTTP_TRACEPARENT")) as span:
+                try:
+                    body = self.app(environ, _start)
+                finally:
+                    tracing.finish_server_span(span, self._route(environ), seen.get("status", 500))
         except BaseException:
             seen.setdefault("status", 500)
             self._record(environ, seen, started)
@@ -83,11 +89,14 @@ class RequestTelemetry:
             unbind(token)
         return _Closing(body, lambda: self._record(environ, seen, started))
 
+    def _route(self, environ: dict[str, Any]) -> str:
+        return environ.get(ROUTE) or (self.route_of(environ) if self.route_of else None) or "unmatched"
+
     def _record(self, environ: dict[str, Any], seen: dict[str, Any], started: float) -> None:
         elapsed = time.perf_counter() - started
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "")
-        route = environ.get(ROUTE) or (self.route_of(environ) if self.route_of else None) or "unmatched"
+        route = self._route(environ)
         status = seen.get("status", 500)
         REQUESTS.labels(self.service, method, route, str(status)).inc()
         LATENCY.labels(self.service, method, route).observe(elapsed)
