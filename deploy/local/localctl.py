@@ -212,6 +212,13 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
+def _write_pid(path: Path, pid: int) -> None:
+    """Atomically (write, then rename), so a reader never sees a half-written file."""
+    tmp = path.with_suffix(".pid.tmp")
+    tmp.write_text(str(pid))
+    tmp.replace(path)
+
+
 def _killpg(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)  # each child was started in its own session: group id == its pid
@@ -270,7 +277,7 @@ def supervise(s: dict[str, Any]) -> int:
                     child.proc = subprocess.Popen(child.argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                                   env={**env, **child.env}, start_new_session=True)
                 child.started_at = time.monotonic()
-                _pidfile(s, child.name).write_text(str(child.proc.pid))
+                _write_pid(_pidfile(s, child.name), child.proc.pid)
                 if child.restarts:
                     _log(f"{child.name} restarted (pid {child.proc.pid})")
                 child.restarts += 1
@@ -316,7 +323,7 @@ def up(s: dict[str, Any]) -> int:
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "supervise"], cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
                                 start_new_session=True)
-    (run / "supervisor.pid").write_text(str(proc.pid))
+    _write_pid(run / "supervisor.pid", proc.pid)
     gateway = f"http://127.0.0.1:{s['gateway_port']}"
     timeout = float(os.environ.get("CRM_UP_TIMEOUT", "60"))
     if not s["migrate"]:

@@ -100,11 +100,14 @@ def install_dependency_checks(app: Flask, context: ServiceContext) -> SchemaGate
                                     headers={"Retry-After": RETRY_AFTER})
         return None
 
+    last_probe = [0.0]
+
     @app.after_request
     def _recovered(resp: Response) -> Response:
-        # Only while an outage is on record: a cheap probe decides whether it is over, so the
-        # "recovered" line appears even where nothing polls /readyz (the local mode).
-        if database.down and resp.status_code < 500:
+        # Only while an outage is on record, at most once a second: a cheap probe decides
+        # whether it is over, so "recovered" is logged even where nothing polls /readyz.
+        if database.down and resp.status_code < 500 and time.monotonic() - last_probe[0] >= 1.0:
+            last_probe[0] = time.monotonic()
             try:
                 with context.bus.engine.connect() as conn:
                     conn.execute(text("SELECT 1"))
