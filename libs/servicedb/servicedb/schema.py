@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from .engine import upgrade
+
+VERSION_TABLE = "alembic_version"
 
 
 class MigrationFailed(RuntimeError):
@@ -63,7 +65,12 @@ def schema_state(engine: Engine, package: str) -> SchemaState:
     """Reads ``alembic_version``; raises what the driver raises when the database is down."""
     script = _script(package)
     with engine.connect() as conn:
-        current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+        # Read directly: alembic's MigrationContext logs two INFO lines per call, which every
+        # readiness probe would repeat.
+        if not inspect(conn).has_table(VERSION_TABLE):
+            current: tuple[str, ...] = ()
+        else:
+            current = tuple(sorted(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()))
     unknown = []
     for rev in current:
         try:
