@@ -70,7 +70,7 @@ def schema_state(engine: Engine, package: str) -> SchemaState:
         if not inspect(conn).has_table(VERSION_TABLE):
             current: tuple[str, ...] = ()
         else:
-            current = tuple(sorted(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()))
+            current = tuple(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
     unknown = []
     for rev in current:
         try:
