@@ -129,7 +129,7 @@ def issuer_blueprint(issuer: TokenIssuer | None) -> Blueprint:
     def token() -> Response:
         if issuer is None:
             raise Problem(404, "Not Found", "the built-in token issuer is off (AUTH_DEV_ISSUER)")
-        body = request.get_json(silent=True)
+        body = request.get_json()  # 415 for another content type, 400 for broken JSON
         if not isinstance(body, dict):
             raise Problem(422, "Unprocessable Content", "send a JSON object with username and password",
                           errors={"json": {"_schema": ["Invalid input type."]}})

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 from flask import Blueprint, Response, jsonify
 
+from httpapi.openapi import finalize_openapi
+
 from .issuer import DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH
 from .proxy import API_PREFIX, OPS, resolve
 
@@ -187,13 +189,16 @@ def openapi_blueprint(aggregator: OpenApiAggregator) -> Blueprint:
 
     @bp.get(OPENAPI_PATH)
     def openapi_json() -> Response:
-        return jsonify(aggregator.document())
+        return jsonify(finalize_openapi(aggregator.document(), GATEWAY_PROBLEM))
 
     return bp
 
 
+GATEWAY_PROBLEM = "gateway.Problem"
+
+
 def _problem_response(description: str) -> Doc:
-    schema = {"$ref": "#/components/schemas/gateway.Problem"}
+    schema = {"$ref": f"#/components/schemas/{GATEWAY_PROBLEM}"}
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
 
 
@@ -225,7 +230,10 @@ GATEWAY_DOCUMENT: Doc = {
                     "schema": {"$ref": "#/components/schemas/gateway.TokenResponse"}}}},
                 "401": _problem_response("Unknown user or wrong password"),
                 "404": _problem_response("The built-in issuer is off"),
+                "415": _problem_response("The body is not application/json"),
                 "422": _problem_response("Missing or unknown fields"),
+                "429": _problem_response("Too many attempts for this user or from this address; "
+                                         "see Retry-After"),
             },
         }},
         OPENAPI_PATH: {"get": {
@@ -265,8 +273,9 @@ GATEWAY_DOCUMENT: Doc = {
         "schemas": {
             "gateway.TokenRequest": {
                 "type": "object", "additionalProperties": False, "required": ["username", "password"],
-                "properties": {"username": {"type": "string"},
-                               "password": {"type": "string", "format": "password"}},
+                "properties": {"username": {"type": "string", "minLength": 1, "maxLength": 200},
+                               "password": {"type": "string", "format": "password",
+                                            "minLength": 1, "maxLength": 200}},
             },
             "gateway.TokenResponse": {
                 "type": "object", "required": ["access_token", "token_type", "expires_in"],

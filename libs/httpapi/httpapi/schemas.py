@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from .paging import CURSOR_MAX, CURSOR_MIN, CURSOR_PATTERN
+
 
 class StrictSchema(Schema):
     """Request schemas refuse fields they do not know, so typos never pass silently."""
@@ -26,7 +28,10 @@ class PageQuerySchema(StrictSchema):
     # A Range, not a lambda: marshmallow 4 ignores a validator's False return value.
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200),
                            metadata={"description": "Page size, 1 to 200"})
-    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
+    cursor = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=CURSOR_MIN, max=CURSOR_MAX), validate.Regexp(CURSOR_PATTERN)],
+        metadata={"description": "next_cursor of the previous page (base64url, opaque)"})
 
 
 class UtcDateTime(fields.DateTime):
