@@ -18,7 +18,6 @@ must pass with no exclusion.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -27,7 +26,7 @@ from hypothesis import strategies as st
 from schemathesis.engine import Status, events
 from schemathesis.engine import from_schema as engine_for
 
-from testkit.embedded import Embedded, embedded_system
+from testkit.embedded import Embedded
 
 SEED = 20261201
 MAX_EXAMPLES = 3  # fuzzed cases per operation and role; the coverage phase adds its own
@@ -98,14 +97,6 @@ class Run:
 
 
 RUNS: dict[str, Run] = {}
-
-
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded]:
-    # Rate limits and login throttling stay on (as in `make run`), with room for one fuzzer.
-    with embedded_system(tmp_path_factory.mktemp("contract") / "data",
-                         GATEWAY_RATE_LIMIT="1000/s,burst=2000") as system:
-        yield system
 
 
 def run_schemathesis(crm: Embedded, role: str, username: str) -> Run:

@@ -24,11 +24,15 @@ _FOREIGN = ("EVENTS_BROKER_URL", "EVENTS_EXCHANGE", "EVENTS_QUEUE_PREFIX", "AUTH
             "EVENTS_DATASCHEMA_BASE_URL")
 
 
+SERVICES = ("leads", "accounts", "support", "notify")  # on ports base+1 .. base+4, as make run
+
+
 @dataclass(frozen=True)
 class Embedded:
-    url: str
+    url: str  # the gateway
     data_dir: Path
     process: subprocess.Popen[str]
+    service_urls: dict[str, str]
 
     def token(self, username: str, password: str = "crm-demo") -> str:  # noqa: S107 - demo password
         resp = httpx.post(f"{self.url}/api/v1/auth/token",
@@ -60,7 +64,8 @@ def embedded_system(data_dir: Path, **env: str) -> Iterator[Embedded]:
                 return False
 
         wait_for(ready, 90, interval=0.2, message="embedded system ready")
-        yield Embedded(url, data_dir, proc)
+        yield Embedded(url, data_dir, proc,
+                       {name: f"http://127.0.0.1:{base + 1 + i}" for i, name in enumerate(SERVICES)})
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -21,9 +21,10 @@ from typing import Any
 
 import flask
 from flask import Flask, Response, request
+from sqlalchemy.exc import StatementError
 from werkzeug.routing import RequestRedirect
 
-from .problems import PROBLEM_JSON, Problem, install_error_handlers, problem_response
+from .problems import PROBLEM_JSON, Problem, install_error_handlers, problem_response, unexpected_error
 
 MAX_URI_BYTES = 8 * 1024  # below gunicorn's hard request-line cap (8190), so the app answers first
 MAX_HEADER_BYTES = 32 * 1024  # all header names and values together
@@ -116,6 +117,24 @@ def _uri_bytes(environ: dict[str, Any]) -> int:
     return len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) + 1
 
 
+_YEAR_OUT_OF_RANGE = re.compile(r"^year -?\d+ is out of range$")
+
+
+def is_calendar_overflow(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it, e.g. inside a SQLAlchemy bind) is arithmetic that left
+    the calendar: ``OverflowError``, or the ``ValueError`` datetime raises for year 10000."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OverflowError):
+            return True
+        if isinstance(current, ValueError) and _YEAR_OUT_OF_RANGE.match(str(current)):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
 def _literal_path_methods(app: Flask) -> dict[str, frozenset[str]]:
     """Methods per path of the rules without variables, collected once the app serves."""
     cached = app.extensions.get("httpapi.literal_paths")
@@ -170,7 +189,11 @@ def _install_hardening(app: Flask) -> None:
         return None
 
     @app.errorhandler(OverflowError)
-    def _overflow(_error: OverflowError) -> Response:
+    @app.errorhandler(ValueError)
+    @app.errorhandler(StatementError)
+    def _overflow(error: Exception) -> Response:
+        if not is_calendar_overflow(error):
+            return unexpected_error(error)
         return problem_response(422, "Unprocessable Content",
                                 "a value is out of the range this API can compute with "
                                 "(e.g. a date at the very edge of the calendar)")

@@ -114,9 +114,12 @@ def install_error_handlers(app: Flask) -> None:
             request.__dict__.pop("content_length", None)  # drop werkzeug's cached value
             request.__dict__.pop("stream", None)
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:  # never leak a trace to the client
-        if isinstance(error, HTTPException):
-            return _from_http_exception(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _from_http_exception(InternalServerError())
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def unexpected_error(error: Exception) -> Response:
+    """A bare 500 problem, the trace logged and never sent to the client."""
+    if isinstance(error, HTTPException):
+        return _from_http_exception(error)
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return _from_http_exception(InternalServerError())
