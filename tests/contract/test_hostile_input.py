@@ -55,7 +55,8 @@ def test_lone_surrogate_in_a_string_is_422_naming_the_field(crm: Embedded, admin
     for base in _targets(crm):
         resp = httpx.post(f"{base}/api/v1/accounts", content=body, timeout=20,
                           headers={**admin, "Content-Type": "application/json"})
-        assert _problem(resp, 422)["errors"] == {"json": {"name": ["Not valid Unicode text (lone surrogate)."]}}
+        errors = _problem(resp, 422)["errors"]
+        assert errors == {"json": {"name": ["Not valid Unicode text (lone surrogate)."]}}
     nested = '{"name": "x", "owner_id": "rep1", "reason": "ok", "\\udfff": 1}'
     resp = httpx.post(f"{crm.url}/api/v1/accounts", content=nested, timeout=20,
                       headers={**admin, "Content-Type": "application/json"})

@@ -126,7 +126,8 @@ def test_finalize_adds_problem_content_and_default_everywhere() -> None:
     ({"name": "x", "count": 1.5}, "count"), ({"name": "x", "ratio": "0.5"}, "ratio"),
     ({"name": 5}, "name"), ({"name": "x", "tags": ["a", 1]}, "tags"),
 ])
-def test_json_values_of_the_wrong_type_are_422(client: FlaskClient, value: dict[str, Any], field: str) -> None:
+def test_json_values_of_the_wrong_type_are_422(client: FlaskClient, value: dict[str, Any],
+                                               field: str) -> None:
     resp = client.post("/items", json=value)
     assert resp.status_code == 422 and resp.content_type == PROBLEM
     assert field in resp.get_json()["errors"]["json"]
