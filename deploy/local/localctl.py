@@ -38,6 +38,9 @@ def settings() -> dict[str, str]:
         "worker_port_base": env.get("CRM_WORKER_PORT_BASE", "9081"),
         "run_dir": env.get("CRM_RUN_DIR", str(ROOT / "var" / "local")),
         "web_workers": env.get("CRM_WEB_WORKERS", "2"),
+        # The gateway's rate-limit and sign-in counters, shared by its gunicorn workers.
+        "redis": env.get("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "redis_prefix": env.get("GATEWAY_REDIS_PREFIX", "crm-gateway"),
     }
 
 
@@ -63,6 +66,8 @@ def process_table(s: dict[str, str]) -> list[tuple[str, list[str], dict[str, str
     common = {
         "EVENTS_BROKER_URL": s["amqp"],
         "AUTH_JWKS_URL": f"http://127.0.0.1:{gw}/.well-known/jwks.json",
+        # The built-in issuer writes this "iss"; the gateway and every service pin it.
+        "AUTH_ISSUER": "crm-embedded",
         "PYTHONUNBUFFERED": "1",
     }
     table = []
@@ -83,7 +88,8 @@ def process_table(s: dict[str, str]) -> list[tuple[str, list[str], dict[str, str
         "--threads", "8", "--worker-class", "gthread", "--graceful-timeout", "20",
         "gateway.app:create_app()",
     ], {**common, "GATEWAY_UPSTREAMS": ",".join(upstreams), "AUTH_DEV_ISSUER": "1",
-        "AUTH_DEMO_USERS": "1", "AUTH_ISSUER_KEY_FILE": str(run / "issuer-key.pem")}))
+        "AUTH_DEMO_USERS": "1", "AUTH_ISSUER_KEY_FILE": str(run / "issuer-key.pem"),
+        "GATEWAY_REDIS_URL": s["redis"], "GATEWAY_REDIS_PREFIX": s["redis_prefix"]}))
     return table
 
 
