@@ -68,6 +68,8 @@ def process_table(s: dict[str, str]) -> list[tuple[str, list[str], dict[str, str
         "AUTH_JWKS_URL": f"http://127.0.0.1:{gw}/.well-known/jwks.json",
         # The built-in issuer writes this "iss"; the gateway and every service pin it.
         "AUTH_ISSUER": "crm-embedded",
+        # Every event names the JSON Schema of its data, served by the gateway.
+        "EVENTS_DATASCHEMA_BASE_URL": f"http://127.0.0.1:{gw}/api/v1/asyncapi/schemas",
         "PYTHONUNBUFFERED": "1",
     }
     table = []

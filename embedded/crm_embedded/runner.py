@@ -59,6 +59,8 @@ class EmbeddedConfig:
             "AUTH_ISSUER_KEY_FILE": str(self.data_dir / "issuer-key.pem"),
             "AUTH_JWKS_URL": f"http://127.0.0.1:{self.gateway_port}/.well-known/jwks.json",
             "GATEWAY_UPSTREAMS": upstreams,
+            # Every event names the JSON Schema of its data, served by this gateway.
+            "EVENTS_DATASCHEMA_BASE_URL": f"{self.gateway_url}/api/v1/asyncapi/schemas",
         }
 
 

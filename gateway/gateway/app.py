@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from httpapi import install_problem_handlers
 
+from .asyncapi import AsyncApiAggregator, asyncapi_blueprint
 from .auth import PUBLIC_API, build_verifier, install_guard
 from .config import GatewayConfig
 from .docs import docs_blueprint
@@ -82,6 +83,10 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     app.register_blueprint(issuer_blueprint(issuer, throttle))
     app.register_blueprint(openapi_blueprint(OpenApiAggregator(
         client, config.upstreams, executor, timeout=config.openapi_timeout,
+        ttl=config.openapi_cache_seconds)))
+    app.register_blueprint(asyncapi_blueprint(AsyncApiAggregator(
+        client, config.upstreams, executor, broker_host=config.asyncapi_broker,
+        exchange=config.events_exchange, timeout=config.openapi_timeout,
         ttl=config.openapi_cache_seconds)))
     app.register_blueprint(docs_blueprint(OPENAPI_PATH))
     proxy = Proxy(config, pool)

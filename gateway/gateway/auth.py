@@ -16,13 +16,15 @@ from flask import Flask, Response, g, request
 from authn import AuthError, AuthUnavailable, Principal, Verifier
 from httpapi import problem_response
 
+from .asyncapi import ASYNCAPI_PATH, SCHEMAS_PREFIX
 from .config import ConfigError, GatewayConfig
 from .issuer import JWKS_PATH, TOKEN_PATH, TokenIssuer
 from .openapi import OPENAPI_PATH
 from .proxy import API_PREFIX
 from .ratelimit import PUBLIC, RateLimiter, route_class
 
-PUBLIC_API = frozenset({("POST", TOKEN_PATH), ("GET", OPENAPI_PATH), ("HEAD", OPENAPI_PATH)})
+PUBLIC_API = frozenset({("POST", TOKEN_PATH), ("GET", OPENAPI_PATH), ("HEAD", OPENAPI_PATH),
+                        ("GET", ASYNCAPI_PATH), ("HEAD", ASYNCAPI_PATH)})
 # Public by pattern: a web form posting a lead proves itself with the form's own X-Form-Key,
 # which only the leads service can check. Only this method and exact shape; the client's IP
 # rate limit still applies, and leads adds the per-form limit.
@@ -68,7 +70,8 @@ def build_verifier(config: GatewayConfig, issuer: TokenIssuer | None) -> Verifie
 def is_public_api(method: str, path: str) -> bool:
     """API requests that need no bearer token or API key at the gateway."""
     return (method, path) in PUBLIC_API or (
-        method == "POST" and WEB_FORM_SUBMISSION.match(path) is not None)
+        method == "POST" and WEB_FORM_SUBMISSION.match(path) is not None) or (
+        method in {"GET", "HEAD"} and path.startswith(SCHEMAS_PREFIX))
 
 
 def _challenge(bearer_sent: bool) -> str:

@@ -159,6 +159,9 @@ class GatewayConfig:
     # Aggregation of the upstreams' documents and readiness.
     openapi_timeout: float = 2.0
     openapi_cache_seconds: float = 30.0
+    # What the AsyncAPI document tells subscribers: the broker's address and the exchange.
+    asyncapi_broker: str = "127.0.0.1:5672"
+    events_exchange: str = "crm.events"
     ready_timeout: float = 1.0
 
     @classmethod
@@ -184,6 +187,8 @@ class GatewayConfig:
             connect_timeout=_float(env, "GATEWAY_CONNECT_TIMEOUT", 2.0),
             rate_limits=rate_limits,
             redis_url=env.get("GATEWAY_REDIS_URL", "").strip() or None,
+            asyncapi_broker=env.get("GATEWAY_ASYNCAPI_BROKER", "").strip() or "127.0.0.1:5672",
+            events_exchange=env.get("EVENTS_EXCHANGE", "").strip() or "crm.events",
             redis_prefix=env.get("GATEWAY_REDIS_PREFIX", "").strip() or "crm-gateway",
             login_account_limits=login["GATEWAY_LOGIN_ACCOUNT_LIMITS"],
             login_address_limits=login["GATEWAY_LOGIN_ADDRESS_LIMITS"],

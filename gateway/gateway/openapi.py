@@ -241,6 +241,24 @@ GATEWAY_DOCUMENT: Doc = {
             "summary": "This document",
             "responses": {"200": {"description": "OpenAPI document of the whole system"}},
         }},
+        "/api/v1/asyncapi.json": {"get": {
+            "tags": ["gateway"], "operationId": "gateway.asyncapi", "security": _PUBLIC,
+            "summary": "The events the CRM publishes (AsyncAPI 3.0): channels, messages, payload schemas",
+            "responses": {"200": {"description": "AsyncAPI document of the whole system",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+        "/api/v1/asyncapi/schemas/{event_type}": {"get": {
+            "tags": ["gateway"], "operationId": "gateway.eventSchema", "security": _PUBLIC,
+            "summary": "JSON Schema of one event type's data: what each CloudEvent names in `dataschema`",
+            "parameters": [{"name": "event_type", "in": "path", "required": True,
+                            "description": "An event type, e.g. leads.lead.registered.v1",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200}}],
+            "responses": {
+                "200": {"description": "JSON Schema (draft-07)",
+                        "content": {"application/schema+json": {"schema": {"type": "object"}}}},
+                "404": _problem_response("No such event type is published"),
+            },
+        }},
         "/healthz": {"get": {
             "tags": ["gateway"], "operationId": "gateway.healthz", "security": _PUBLIC,
             "summary": "Liveness: the gateway process answers",

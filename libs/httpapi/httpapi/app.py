@@ -22,6 +22,8 @@ from werkzeug.exceptions import HTTPException
 import authn
 from authn.flask import install as install_auth
 from authn.flask import require_roles
+from eventbus.contracts import asyncapi_document
+from eventbus.contracts import contracts as event_contracts
 from eventbus.envelope import TraceContext, reset_context, set_context
 from eventbus.runtime import ServiceBus
 
@@ -215,6 +217,13 @@ def create_service_app(
             resp.status_code = 503
             return resp
         return jsonify(status="ok", service=name)
+
+    @app.get("/asyncapi.json")
+    def asyncapi() -> Response:
+        """The events this service publishes (AsyncAPI 3.0), merged by the gateway into
+        ``/api/v1/asyncapi.json``; generated from the contracts its ``events`` modules register."""
+        return jsonify(asyncapi_document(event_contracts(name), title=f"{title} events",
+                                         exchange=context.settings.bus.exchange))
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -22,6 +22,7 @@ from typing import Any
 import flask
 from flask import Flask, Response, request
 from sqlalchemy.exc import StatementError
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from .problems import PROBLEM_JSON, Problem, install_error_handlers, problem_response, unexpected_error
@@ -135,16 +136,15 @@ def is_calendar_overflow(error: BaseException) -> bool:
     return False
 
 
-def _literal_path_methods(app: Flask) -> dict[str, frozenset[str]]:
-    """Methods per path of the rules without variables, collected once the app serves."""
-    cached = app.extensions.get("httpapi.literal_paths")
-    if cached is None:
-        methods: dict[str, set[str]] = {}
-        for rule in app.url_map.iter_rules():
-            if not rule.arguments:
-                methods.setdefault(rule.rule, set()).update(rule.methods or ())
-        cached = app.extensions["httpapi.literal_paths"] = {k: frozenset(v) for k, v in methods.items()}
-    return cached
+def _resource_methods(app: Flask) -> frozenset[str] | None:
+    """The methods of the most specific route for this path: the one werkzeug picks for OPTIONS,
+    which every route answers. None when no route matches the path at all (a 404)."""
+    try:
+        adapter = app.url_map.bind_to_environ(request.environ)
+        rule, _ = adapter.match(method="OPTIONS", return_rule=True)
+    except HTTPException:  # no route, or a redirect: answered elsewhere
+        return None
+    return frozenset(rule.methods or ())
 
 
 def install_problem_handlers(app: Flask) -> None:
@@ -167,15 +167,16 @@ def _install_hardening(app: Flask) -> None:
         if count > MAX_HEADER_COUNT or size > MAX_HEADER_BYTES:
             return problem_response(431, "Request Header Fields Too Large",
                                     f"at most {MAX_HEADER_COUNT} headers of {MAX_HEADER_BYTES} bytes in all")
-        allowed = _literal_path_methods(app).get(request.path)
+        allowed = _resource_methods(app)
         if allowed is not None:
             rule = request.url_rule
             automatic = rule is None or getattr(rule, "provide_automatic_options", False)
             if request.method == "OPTIONS" and automatic:
                 return Response(status=200, headers={"Allow": ", ".join(sorted(allowed))})
-            if request.method not in allowed and (rule is None or rule.arguments):
-                # A literal path names its own resource: ``/leads/dedupe-check`` is not the lead
-                # with id "dedupe-check", so another method is a 405, not that lead's 404.
+            if request.method not in allowed:
+                # The most specific route names the resource: ``/leads/dedupe-check`` is not the
+                # lead with id "dedupe-check", nor a path for the gateway's catch-all proxy, so
+                # another method is a 405 with what it allows, not a 404 from a broader route.
                 return problem_response(405, "Method Not Allowed",
                                         f"{request.path} allows {', '.join(sorted(allowed))}",
                                         headers={"Allow": ", ".join(sorted(allowed))})

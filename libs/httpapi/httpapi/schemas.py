@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from .paging import CURSOR_MAX, CURSOR_MIN, CURSOR_PATTERN
 
@@ -15,6 +15,12 @@ class StrictSchema(Schema):
 
 
 class ProblemSchema(Schema):
+    """RFC 9457: a problem may carry extension members (``errors``, ``service``, ``missing``...),
+    so the documented schema allows more properties than these."""
+
+    class Meta:
+        unknown = INCLUDE
+
     type = fields.String()
     title = fields.String()
     status = fields.Integer()
