@@ -190,12 +190,23 @@ def isolated_environment(tag: str, port_base: int, pg_url: str, amqp_url: str,
         "CRM_WORKER_PORT_BASE": str(port_base + 5),
         "CRM_RUN_DIR": run_dir,
         "CRM_UP_TIMEOUT": "90",
+        "GATEWAY_REDIS_PREFIX": f"iso-{tag}",
     }
 
 
 def purge(s: dict[str, str]) -> None:
-    """Drop this copy's databases and broker objects (after ``down``)."""
+    """Drop this copy's databases, broker objects and gateway counters (after ``down``)."""
     import kombu
+    import redis
+
+    if s["redis_prefix"] != "crm-gateway":  # never the default deployment's counters
+        try:
+            client = redis.Redis.from_url(s["redis"], socket_connect_timeout=2)
+            keys = list(client.scan_iter(f"{s['redis_prefix']}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except redis.RedisError as exc:
+            print(f"redis counters not purged: {exc}", file=sys.stderr)
 
     engine = create_engine(s["pg"], isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

@@ -5,7 +5,7 @@ format, 405 for literal paths, and values that overflow the calendar."""
 from __future__ import annotations
 
 import string
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -36,6 +36,16 @@ class ItemIn(StrictSchema):
 
 class CursorOut(StrictSchema):
     cursor = fields.String(allow_none=True)
+
+
+class StampOut(StrictSchema):
+    at = fields.DateTime()
+    later = fields.List(fields.DateTime())
+    nested = fields.Nested(CursorOut)
+
+
+class StampsOut(StrictSchema):
+    items = fields.List(fields.Nested(StampOut))
 
 
 class DayQuery(StrictSchema):
@@ -80,6 +90,14 @@ def client() -> FlaskClient:
     @blp.response(200)
     def export() -> Any:
         return {"year": date(10000, 1, 1).year}  # raises ValueError("year 10000 is out of range")
+
+    @blp.route("/stamps")
+    @blp.response(200, StampsOut)
+    def stamps() -> Any:
+        naive = datetime(2026, 11, 23, 9, 30)  # as SQLite returns a plain DateTime column
+        aware = datetime(2026, 11, 23, 17, 30, tzinfo=timezone(timedelta(hours=8)))
+        return {"items": [{"at": naive, "later": [naive, aware], "nested": {"cursor": "x"}},
+                          {"at": aware, "later": []}]}
 
     @blp.route("/boom")
     @blp.response(200)
@@ -218,3 +236,10 @@ def test_server_settings_bound_every_request_by_default() -> None:
     assert (env.request_timeout, env.threads, env.idle_timeout) == (5.0, 4, default.idle_timeout)
     with pytest.raises(ValueError, match="CRM_HTTP_IDLE_TIMEOUT"):
         ServerSettings.from_env({"CRM_HTTP_IDLE_TIMEOUT": "0"})
+
+
+def test_every_timestamp_is_written_with_an_offset(client: FlaskClient) -> None:
+    items = client.get("/items/stamps").get_json()["items"]
+    assert items[0]["at"] == "2026-11-23T09:30:00+00:00"  # naive: UTC by the project's rule
+    assert items[0]["later"] == ["2026-11-23T09:30:00+00:00", "2026-11-23T17:30:00+08:00"]
+    assert items[1]["at"] == "2026-11-23T17:30:00+08:00"  # aware: unchanged

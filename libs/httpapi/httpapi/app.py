@@ -12,6 +12,7 @@ from typing import Any
 import flask_smorest
 from flask import Flask, Response, g, jsonify, request
 from flask import json as flask_json
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import RAISE, ValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -27,10 +28,10 @@ from eventbus.contracts import contracts as event_contracts
 from eventbus.envelope import TraceContext, reset_context, set_context
 from eventbus.runtime import ServiceBus
 
-from .hardening import install_problem_handlers, is_json_mimetype, parse_json_body
+from .hardening import install_method_check, install_problem_handlers, is_json_mimetype, parse_json_body
 from .openapi import finalize_openapi
 from .problems import Problem, _from_http_exception
-from .schemas import ProblemSchema
+from .schemas import ProblemSchema, utc_datetimes
 from .service import ServiceContext
 from .strictjson import schema_type_errors
 
@@ -62,6 +63,12 @@ class Blueprint(flask_smorest.Blueprint):
     """Unknown query or body fields are refused (422), not ignored."""
 
     ARGUMENTS_PARSER = ArgumentsParser(unknown=RAISE)
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        """As flask-smorest's, with every timestamp written with its offset (``utc_datetimes``)."""
+        if schema is not None and not isinstance(schema, str | dict):
+            schema = utc_datetimes(resolve_schema_instance(schema))
+        return super().response(status_code, schema, **kwargs)
 
     def alt_response(self, status_code: Any, response: Any = None, **kwargs: Any) -> Any:
         """As flask-smorest's, but an alternative content type without a schema (a CSV or XLSX
@@ -192,8 +199,9 @@ def create_service_app(
     app.extensions["bus"] = bus
     app.extensions[name] = context
     _install_request_context(app)  # first, so even the earliest refusals carry the request id
-    install_problem_handlers(app)
+    install_problem_handlers(app, check_methods=False)
     install_auth(app, verifier or authn.Verifier.from_settings(context.settings.auth))
+    install_method_check(app)  # after authentication: a caller without credentials learns nothing
     api = ProblemApi(app)
     for bp in blueprints:
         api.register_blueprint(bp)

@@ -147,11 +147,15 @@ def _resource_methods(app: Flask) -> frozenset[str] | None:
     return frozenset(rule.methods or ())
 
 
-def install_problem_handlers(app: Flask) -> None:
+def install_problem_handlers(app: Flask, *, check_methods: bool = True) -> None:
     """Problem documents for every error (``problems``) and the checks above, for any Flask app
-    of the system (the services through ``create_service_app``, and the gateway)."""
+    of the system (the services through ``create_service_app``, and the gateway). An app that
+    authenticates every route passes ``check_methods=False`` and calls ``install_method_check``
+    after its authentication, so a caller without credentials learns nothing about routes."""
     _install_hardening(app)
     install_error_handlers(app)
+    if check_methods:
+        install_method_check(app)
 
 
 def _install_hardening(app: Flask) -> None:
@@ -167,6 +171,29 @@ def _install_hardening(app: Flask) -> None:
         if count > MAX_HEADER_COUNT or size > MAX_HEADER_BYTES:
             return problem_response(431, "Request Header Fields Too Large",
                                     f"at most {MAX_HEADER_COUNT} headers of {MAX_HEADER_BYTES} bytes in all")
+        return None
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(ValueError)
+    @app.errorhandler(StatementError)
+    def _overflow(error: Exception) -> Response:
+        if not is_calendar_overflow(error):
+            return unexpected_error(error)
+        return problem_response(422, "Unprocessable Content",
+                                "a value is out of the range this API can compute with "
+                                "(e.g. a date at the very edge of the calendar)")
+
+    @app.errorhandler(RecursionError)
+    def _recursion(_error: RecursionError) -> Response:
+        return problem_response(400, "Bad Request", "the input is nested too deeply")
+
+
+def install_method_check(app: Flask) -> None:
+    """405 with ``Allow`` from the most specific route, ``OPTIONS`` answered with the same, and
+    routing redirects (308) as problem documents."""
+
+    @app.before_request
+    def _methods() -> Response | None:
         allowed = _resource_methods(app)
         if allowed is not None:
             rule = request.url_rule
@@ -189,20 +216,6 @@ def _install_hardening(app: Flask) -> None:
                                     headers={"Location": redirect.new_url})
         return None
 
-    @app.errorhandler(OverflowError)
-    @app.errorhandler(ValueError)
-    @app.errorhandler(StatementError)
-    def _overflow(error: Exception) -> Response:
-        if not is_calendar_overflow(error):
-            return unexpected_error(error)
-        return problem_response(422, "Unprocessable Content",
-                                "a value is out of the range this API can compute with "
-                                "(e.g. a date at the very edge of the calendar)")
 
-    @app.errorhandler(RecursionError)
-    def _recursion(_error: RecursionError) -> Response:
-        return problem_response(400, "Bad Request", "the input is nested too deeply")
-
-
-__all__ = ["PROBLEM_JSON", "ApiRequest", "check_text", "install_problem_handlers", "is_json_mimetype",
-           "parse_json_body"]
+__all__ = ["PROBLEM_JSON", "ApiRequest", "check_text", "install_method_check", "install_problem_handlers",
+           "is_json_mimetype", "parse_json_body"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from .paging import CURSOR_MAX, CURSOR_MIN, CURSOR_PATTERN
@@ -47,3 +50,41 @@ class UtcDateTime(fields.DateTime):
         from .paging import as_utc
 
         return super()._serialize(as_utc(value) if value is not None else None, attr, obj, **kwargs)
+
+
+def utc_datetimes(schema: Schema) -> Schema:
+    """``schema`` (an instance, nested schemas included) with every date-time field writing an
+    explicit offset: a naive value — what SQLite hands back for a plain ``DateTime`` column, and
+    by this project's rule UTC — is written as UTC instead of without offset, which the OpenAPI
+    ``date-time`` format (RFC 3339) does not allow. Aware values are written as they are."""
+    from .paging import as_utc
+
+    seen: set[int] = set()
+
+    def patch_field(field: fields.Field) -> None:
+        if isinstance(field, fields.Nested):
+            walk(field.schema)
+        elif isinstance(field, fields.List) and field.inner is not None:
+            patch_field(field.inner)
+        elif isinstance(field, fields.Dict) and field.value_field is not None:
+            patch_field(field.value_field)
+        elif isinstance(field, fields.DateTime) and not getattr(field, "_httpapi_utc", False):
+            original = field._serialize
+
+            def serialize(value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+                if isinstance(value, datetime) and value.tzinfo is None:
+                    value = as_utc(value)
+                return original(value, attr, obj, **kwargs)
+
+            field._serialize = serialize  # type: ignore[method-assign]
+            field._httpapi_utc = True  # type: ignore[attr-defined]
+
+    def walk(instance: Schema) -> None:
+        if id(instance) in seen:
+            return
+        seen.add(id(instance))
+        for field in instance.fields.values():
+            patch_field(field)
+
+    walk(schema)
+    return schema
