@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL and RabbitMQ, a test token issuer, isolated names.
+"""Shared fixtures: real PostgreSQL, RabbitMQ and Redis, a test token issuer, isolated names.
 
 Servers are found through environment variables (CRM_TEST_DATABASE_URL, CRM_TEST_AMQP_URL);
 without them, testcontainers starts them when Docker is available; otherwise integration
@@ -44,6 +44,32 @@ def amqp_url() -> Iterator[str]:
         _unavailable(reason)
     yield url
     stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """Redis for the gateway's shared counters: CRM_TEST_REDIS_URL, else the local one."""
+    url = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        _unavailable(f"no Redis at {url}: {exc}")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_server: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_server)
+    keys = list(client.scan_iter(f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

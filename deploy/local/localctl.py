@@ -71,6 +71,9 @@ def settings() -> dict[str, Any]:
         "broker_users": env.get("CRM_BROKER_USERS", "auto").strip().lower(),
         "exchange": env.get("EVENTS_EXCHANGE") or "crm.events",
         "queue_prefix": env.get("EVENTS_QUEUE_PREFIX") or "crm",
+        # The gateway's rate-limit and sign-in counters, shared by its gunicorn workers.
+        "redis": env.get("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "redis_prefix": env.get("GATEWAY_REDIS_PREFIX", "crm-gateway"),
     }
 
 
@@ -155,6 +158,10 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
     gw = int(s["gateway_port"])
     common = {
         "AUTH_JWKS_URL": f"http://127.0.0.1:{gw}/.well-known/jwks.json",
+        # The built-in issuer writes this "iss"; the gateway and every service pin it.
+        "AUTH_ISSUER": "crm-embedded",
+        # Every event names the JSON Schema of its data, served by the gateway.
+        "EVENTS_DATASCHEMA_BASE_URL": f"http://127.0.0.1:{gw}/api/v1/asyncapi/schemas",
         "PYTHONUNBUFFERED": "1",
         "MIGRATE_ON_START": "0",  # ``up``/``migrate`` migrate once, instead of every process racing
     }
@@ -183,7 +190,8 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
         "gateway.app:create_app()",
     ], {**common, "GATEWAY_UPSTREAMS": ",".join(upstreams), "AUTH_DEV_ISSUER": "1",
         "AUTH_DEMO_USERS": "1", "AUTH_ISSUER_KEY_FILE": str(run / "issuer-key.pem"),
-        "PROMETHEUS_MULTIPROC_DIR": str(run / "metrics" / "gateway")}))
+        "PROMETHEUS_MULTIPROC_DIR": str(run / "metrics" / "gateway"),
+        "GATEWAY_REDIS_URL": s["redis"], "GATEWAY_REDIS_PREFIX": s["redis_prefix"]}))
     return table
 
 
@@ -406,12 +414,23 @@ def isolated_environment(tag: str, port_base: int, pg_url: str, amqp_url: str,
         "CRM_WORKER_PORT_BASE": str(port_base + 5),
         "CRM_RUN_DIR": run_dir,
         "CRM_UP_TIMEOUT": "90",
+        "GATEWAY_REDIS_PREFIX": f"iso-{tag}",
     }
 
 
 def purge(s: dict[str, Any]) -> None:
-    """Drop this copy's databases, broker objects and broker users (after ``down``)."""
+    """Drop this copy's databases, broker objects, broker users and gateway counters (after ``down``)."""
     import kombu
+    import redis
+
+    if s["redis_prefix"] != "crm-gateway":  # never the default deployment's counters
+        try:
+            client = redis.Redis.from_url(s["redis"], socket_connect_timeout=2)
+            keys = list(client.scan_iter(f"{s['redis_prefix']}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except redis.RedisError as exc:
+            print(f"redis counters not purged: {exc}", file=sys.stderr)
 
     engine = create_engine(s["pg"], isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

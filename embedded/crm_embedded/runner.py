@@ -1,5 +1,6 @@
 """Start and stop the embedded system: the same app factories and workers as the distributed
-mode, served by threaded WSGI servers and joined by the in-process broker."""
+mode, served by a production WSGI server (waitress, with a deadline per request: see
+``httpapi.serving``) and joined by the in-process broker."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from werkzeug.serving import BaseWSGIServer, make_server
+
+from httpapi.serving import RunningServer, ServerSettings, serve_in_thread
 
 log = logging.getLogger("crm_embedded")
 SERVICES = ("leads", "accounts", "support", "notify")
 DEMO_PASSWORD = "crm-demo"  # noqa: S105 - the documented demo password, embedded mode only
+ISSUER = "crm-embedded"  # the built-in issuer's name, which every verifier pins (AUTH_ISSUER)
 
 
 @dataclass
@@ -25,6 +28,7 @@ class EmbeddedConfig:
     gateway_port: int = 8080
     service_port_base: int = 8081  # leads, accounts, support, notify on base .. base+3
     data_dir: Path = Path("var/embedded")
+    http: ServerSettings = field(default_factory=ServerSettings)
 
     @classmethod
     def from_env(cls) -> EmbeddedConfig:
@@ -33,6 +37,7 @@ class EmbeddedConfig:
             gateway_port=int(os.environ.get("CRM_PORT", "8080")),
             service_port_base=int(os.environ.get("CRM_SERVICE_PORT_BASE", "8081")),
             data_dir=Path(os.environ.get("CRM_DATA_DIR", "var/embedded")),
+            http=ServerSettings.from_env(os.environ),
         )
 
     def service_port(self, service: str) -> int:
@@ -50,9 +55,12 @@ class EmbeddedConfig:
             "EVENTS_BROKER_URL": "memory://",
             "AUTH_DEV_ISSUER": "1",
             "AUTH_DEMO_USERS": "1",
+            "AUTH_ISSUER": ISSUER,
             "AUTH_ISSUER_KEY_FILE": str(self.data_dir / "issuer-key.pem"),
             "AUTH_JWKS_URL": f"http://127.0.0.1:{self.gateway_port}/.well-known/jwks.json",
             "GATEWAY_UPSTREAMS": upstreams,
+            # Every event names the JSON Schema of its data, served by this gateway.
+            "EVENTS_DATASCHEMA_BASE_URL": f"{self.gateway_url}/api/v1/asyncapi/schemas",
         }
 
 
@@ -60,7 +68,7 @@ class EmbeddedConfig:
 class EmbeddedSystem:
     config: EmbeddedConfig
     stop: threading.Event = field(default_factory=threading.Event)
-    servers: list[BaseWSGIServer] = field(default_factory=list)
+    servers: list[RunningServer] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
@@ -78,10 +86,7 @@ class EmbeddedSystem:
         self._serve(gateway_app, self.config.gateway_port, "gateway", host=self.config.host)
 
     def _serve(self, app: Callable, port: int, name: str, host: str = "127.0.0.1") -> None:
-        server = make_server(host, port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name=f"http-{name}", daemon=True)
-        thread.start()
-        self.servers.append(server)
+        self.servers.append(serve_in_thread(app, host, port, name=name, settings=self.config.http))
         log.info("%s listening on http://%s:%d", name, host, port)
 
     def demo_token(self, username: str = "admin") -> str:
@@ -92,7 +97,7 @@ class EmbeddedSystem:
 
     def shutdown(self) -> None:
         for server in self.servers:
-            server.shutdown()
+            server.stop()
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=10)

@@ -1,12 +1,17 @@
-"""``crm-gateway`` / ``python -m gateway``: the gateway on a threaded development server.
-Production runs it under gunicorn: ``gunicorn -k gthread --threads 8 'gateway.app:create_app()'``."""
+"""``crm-gateway`` / ``python -m gateway``: the gateway on waitress (``httpapi.serving``: a
+deadline per request, problem documents for the server's own refusals, no Server header).
+Distributed deployments run it under gunicorn:
+``gunicorn -k gthread --threads 8 'gateway.app:create_app()'``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
+import threading
 
-from werkzeug.serving import run_simple
+from httpapi.serving import ServerSettings, serve_in_thread
 
 from .app import create_app
 
@@ -17,7 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_simple(args.host, args.port, create_app(), threaded=True)
+    server = serve_in_thread(create_app(), args.host, args.port, name="gateway",
+                             settings=ServerSettings.from_env(os.environ))
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    server.stop()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from httpapi import install_problem_handlers
 from telemetry.http import RequestTelemetry, metrics_payload
 from telemetry.tracing import setup_tracing
 
+from .asyncapi import AsyncApiAggregator, asyncapi_blueprint
 from .auth import PUBLIC_API, build_verifier, install_guard
 from .config import GatewayConfig
 from .docs import docs_blueprint
@@ -25,8 +26,9 @@ from .health import health_blueprint
 from .issuer import TokenIssuer, issuer_blueprint
 from .openapi import OPENAPI_PATH, OpenApiAggregator, openapi_blueprint
 from .proxy import API_PREFIX, OPS, Proxy, make_pool, proxy_blueprint
-from .ratelimit import RateLimiter
+from .ratelimit import LimitStore, RateLimiter
 from .requestctx import install_request_context
+from .throttle import LoginThrottle
 
 log = logging.getLogger("gateway")
 
@@ -40,7 +42,8 @@ class GatewayRuntime:
     pool: urllib3.PoolManager
     executor: ThreadPoolExecutor
     issuer: TokenIssuer | None
-    limiter: RateLimiter | None
+    limiter: RateLimiter
+    throttle: LoginThrottle
 
     def close(self) -> None:
         self.client.close()
@@ -77,13 +80,15 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
 
     issuer = TokenIssuer.from_config(config) if config.dev_issuer else None
     verifier = build_verifier(config, issuer)
-    limiter = RateLimiter(config.rate_limit) if config.rate_limit else None
+    limiter = RateLimiter.from_specs(config.rate_limits, config.redis_url, config.redis_prefix)
+    throttle = LoginThrottle(LimitStore(config.redis_url, f"{config.redis_prefix}-login", moving=True),
+                             config.login_account_limits, config.login_address_limits)
     client = _fanout_client(config)
     pool = make_pool(config)
     # Fan-out for readiness probes and OpenAPI fetches: one task per upstream at a time.
     executor = ThreadPoolExecutor(max_workers=max(4, 2 * len(config.upstreams)),
                                   thread_name_prefix="gateway-fanout")
-    runtime = GatewayRuntime(config, client, pool, executor, issuer, limiter)
+    runtime = GatewayRuntime(config, client, pool, executor, issuer, limiter, throttle)
     app.extensions["gateway"] = runtime
 
     # Order matters: the request id first, so the 413/401/429 answers carry it.
@@ -92,9 +97,13 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     install_guard(app, verifier, limiter)
 
     app.register_blueprint(health_blueprint(client, config.upstreams, config.ready_timeout, executor))
-    app.register_blueprint(issuer_blueprint(issuer))
+    app.register_blueprint(issuer_blueprint(issuer, throttle))
     app.register_blueprint(openapi_blueprint(OpenApiAggregator(
         client, config.upstreams, executor, timeout=config.openapi_timeout,
+        ttl=config.openapi_cache_seconds)))
+    app.register_blueprint(asyncapi_blueprint(AsyncApiAggregator(
+        client, config.upstreams, executor, broker_host=config.asyncapi_broker,
+        exchange=config.events_exchange, timeout=config.openapi_timeout,
         ttl=config.openapi_cache_seconds)))
     app.register_blueprint(docs_blueprint(OPENAPI_PATH))
     proxy = Proxy(config, pool)
@@ -114,7 +123,8 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     if config.proxy_hops:  # outermost, so both paths see the client's real address
         n = config.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    log.info("gateway routes to %s; built-in issuer %s; external JWKS %s",
-             ", ".join(f"{k}={v}" for k, v in config.upstreams.items()),
-             "on" if issuer else "off", verifier.jwks_url or "none")
+    log.info("gateway routes to %s; built-in issuer %s; external JWKS %s; issuer pinned to %r; "
+             "rate limits %s in %s", ", ".join(f"{k}={v}" for k, v in config.upstreams.items()),
+             "on" if issuer else "off", verifier.jwks_url or "none", config.issuer,
+             limiter.describe(), "Redis" if config.redis_url else "memory")
     return app

@@ -16,13 +16,15 @@ from flask import Flask, Response, g, request
 from authn import AuthError, AuthUnavailable, Principal, Verifier
 from httpapi import problem_response
 
+from .asyncapi import ASYNCAPI_PATH, SCHEMAS_PREFIX
 from .config import ConfigError, GatewayConfig
 from .issuer import JWKS_PATH, TOKEN_PATH, TokenIssuer
 from .openapi import OPENAPI_PATH
 from .proxy import API_PREFIX
-from .ratelimit import RateLimiter
+from .ratelimit import PUBLIC, RateLimiter, route_class
 
-PUBLIC_API = frozenset({("POST", TOKEN_PATH), ("GET", OPENAPI_PATH), ("HEAD", OPENAPI_PATH)})
+PUBLIC_API = frozenset({("POST", TOKEN_PATH), ("GET", OPENAPI_PATH), ("HEAD", OPENAPI_PATH),
+                        ("GET", ASYNCAPI_PATH), ("HEAD", ASYNCAPI_PATH)})
 # Public by pattern: a web form posting a lead proves itself with the form's own X-Form-Key,
 # which only the leads service can check. Only this method and exact shape; the client's IP
 # rate limit still applies, and leads adds the per-form limit.
@@ -59,7 +61,7 @@ def build_verifier(config: GatewayConfig, issuer: TokenIssuer | None) -> Verifie
     return Verifier(
         jwks_url=external,
         signing_keys={issuer.kid: issuer.public_key} if issuer is not None else None,
-        issuer=config.required_issuer,
+        issuer=config.issuer,
         audience=config.audience,
         api_keys=list(config.api_keys),
     )
@@ -68,26 +70,28 @@ def build_verifier(config: GatewayConfig, issuer: TokenIssuer | None) -> Verifie
 def is_public_api(method: str, path: str) -> bool:
     """API requests that need no bearer token or API key at the gateway."""
     return (method, path) in PUBLIC_API or (
-        method == "POST" and WEB_FORM_SUBMISSION.match(path) is not None)
+        method == "POST" and WEB_FORM_SUBMISSION.match(path) is not None) or (
+        method in {"GET", "HEAD"} and path.startswith(SCHEMAS_PREFIX))
 
 
 def _challenge(bearer_sent: bool) -> str:
     return 'Bearer realm="crm", error="invalid_token"' if bearer_sent else 'Bearer realm="crm"'
 
 
-def install_guard(app: Flask, verifier: Verifier, limiter: RateLimiter | None) -> None:
+def too_many(verdict_headers: dict[str, str], retry_after: int, detail: str) -> Response:
+    return problem_response(429, "Too Many Requests", f"{detail}; retry in {retry_after} s",
+                            headers=verdict_headers)
+
+
+def install_guard(app: Flask, verifier: Verifier, limiter: RateLimiter) -> None:
     """Install after the request id, so every refusal carries it."""
     app.extensions["authn"] = verifier  # as authn.flask.install does: authn.flask.verifier() works
 
-    def limit(key: str) -> Response | None:
-        if limiter is None:
+    def limit(route: str, key: str) -> Response | None:
+        verdict = limiter.hit(route, key)
+        if verdict is None:
             return None
-        wait = limiter.take(key)
-        if not wait:
-            return None
-        retry = RateLimiter.retry_after(wait)
-        return problem_response(429, "Too Many Requests", f"rate limit exceeded; retry in {retry} s",
-                                headers={"Retry-After": retry})
+        return too_many(verdict.headers, verdict.retry_after, f"rate limit of {route} requests exceeded")
 
     @app.before_request
     def _guard() -> Response | None:
@@ -96,7 +100,7 @@ def install_guard(app: Flask, verifier: Verifier, limiter: RateLimiter | None) -
             return None
         client_key = f"ip:{request.remote_addr or 'unknown'}"
         if not path.startswith(API_PREFIX) or is_public_api(request.method, path):
-            return limit(client_key)
+            return limit(PUBLIC, client_key)
         try:
             principal: Principal = verifier.verify_headers(request.headers)
         except AuthUnavailable as exc:
@@ -104,7 +108,7 @@ def install_guard(app: Flask, verifier: Verifier, limiter: RateLimiter | None) -
         except AuthError as exc:
             # Failed attempts spend the client's bucket, so guessing keys is rate limited too.
             bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
-            return limit(client_key) or problem_response(
+            return limit(PUBLIC, client_key) or problem_response(
                 401, "Unauthorized", str(exc), headers={"WWW-Authenticate": _challenge(bearer)})
         g.principal = principal
-        return limit(f"{principal.kind}:{principal.sub}")
+        return limit(route_class(request.method), f"{principal.kind}:{principal.sub}")

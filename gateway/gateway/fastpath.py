@@ -22,7 +22,7 @@ from telemetry.tracing import current_traceparent
 
 from .auth import WEB_FORM_SUBMISSION
 from .proxy import API_PREFIX, Proxy, UpstreamFailure, forwarded_headers, raw_path, resolve
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, route_class
 from .requestctx import new_traceparent, valid_request_id, valid_traceparent
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -43,7 +43,7 @@ def _status_line(status: int) -> str:
 
 class FastPath:
     def __init__(self, app: WSGIApp, proxy: Proxy, verifier: Verifier,
-                 limiter: RateLimiter | None, public: frozenset[tuple[str, str]],
+                 limiter: RateLimiter, public: frozenset[tuple[str, str]],
                  max_body: int) -> None:
         self.app = app
         self.proxy = proxy
@@ -74,8 +74,8 @@ class FastPath:
                                                       "X-API-Key": get("X-API-Key")})
         except (AuthError, AuthUnavailable):
             return None
-        if self.limiter is not None and self.limiter.take(f"{principal.kind}:{principal.sub}"):
-            return None
+        if self.limiter.hit(route_class(method), f"{principal.kind}:{principal.sub}") is not None:
+            return None  # refused: the Flask app answers the 429 (and spends nothing more)
         rid = (get("X-Request-ID") or "").strip()
         rid = rid if valid_request_id(rid) else str(uuid.uuid4())
         tp = (get("traceparent") or "").strip().lower()

@@ -26,6 +26,7 @@ from marshmallow import ValidationError, fields, validate
 from httpapi import Problem, StrictSchema, problem_response
 
 from .config import GatewayConfig
+from .throttle import LoginThrottle
 from .users import DEMO_USERS, User, authenticate
 
 TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
@@ -120,16 +121,17 @@ class TokenRequestSchema(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-def issuer_blueprint(issuer: TokenIssuer | None) -> Blueprint:
+def issuer_blueprint(issuer: TokenIssuer | None, throttle: LoginThrottle | None = None) -> Blueprint:
     """The token endpoint answers 404 when the issuer is off, so it never falls through to
-    the proxy; the JWKS and discovery documents exist only when it is on."""
+    the proxy; the JWKS and discovery documents exist only when it is on. Sign-ins are
+    throttled per account and per address (``throttle``)."""
     bp = Blueprint("issuer", __name__)
 
     @bp.post(TOKEN_PATH)
     def token() -> Response:
         if issuer is None:
             raise Problem(404, "Not Found", "the built-in token issuer is off (AUTH_DEV_ISSUER)")
-        body = request.get_json(silent=True)
+        body = request.get_json()  # 415 for another content type, 400 for broken JSON
         if not isinstance(body, dict):
             raise Problem(422, "Unprocessable Content", "send a JSON object with username and password",
                           errors={"json": {"_schema": ["Invalid input type."]}})
@@ -139,10 +141,22 @@ def issuer_blueprint(issuer: TokenIssuer | None) -> Blueprint:
             raise Problem(422, "Unprocessable Content",
                           "The request did not validate; see errors for each field.",
                           errors={"json": exc.messages}) from exc
+        address = request.remote_addr or "unknown"
+        if throttle is not None:
+            wait = throttle.locked_for(creds["username"], address)
+            if wait:  # locked: no password is checked, the right one is refused too
+                return problem_response(
+                    429, "Too Many Requests",
+                    f"too many failed sign-ins for this user or from this address; retry in {wait} s",
+                    headers={"Retry-After": str(wait)})
         access_token = issuer.login(creds["username"], creds["password"])
         if access_token is None:
+            if throttle is not None:
+                throttle.failed(creds["username"], address)
             return problem_response(401, "Unauthorized", "unknown user or wrong password",
                                     headers={"WWW-Authenticate": 'Bearer realm="crm"'})
+        if throttle is not None:
+            throttle.succeeded(creds["username"])
         resp = jsonify(access_token=access_token, token_type="Bearer",  # noqa: S106
                        expires_in=issuer.ttl)
         resp.headers["Cache-Control"] = "no-store"

@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 from flask import Blueprint, Response, jsonify
 
+from httpapi.openapi import finalize_openapi
+
 from .issuer import DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH
 from .proxy import API_PREFIX, OPS, resolve
 
@@ -187,13 +189,16 @@ def openapi_blueprint(aggregator: OpenApiAggregator) -> Blueprint:
 
     @bp.get(OPENAPI_PATH)
     def openapi_json() -> Response:
-        return jsonify(aggregator.document())
+        return jsonify(finalize_openapi(aggregator.document(), GATEWAY_PROBLEM))
 
     return bp
 
 
+GATEWAY_PROBLEM = "gateway.Problem"
+
+
 def _problem_response(description: str) -> Doc:
-    schema = {"$ref": "#/components/schemas/gateway.Problem"}
+    schema = {"$ref": f"#/components/schemas/{GATEWAY_PROBLEM}"}
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
 
 
@@ -225,13 +230,34 @@ GATEWAY_DOCUMENT: Doc = {
                     "schema": {"$ref": "#/components/schemas/gateway.TokenResponse"}}}},
                 "401": _problem_response("Unknown user or wrong password"),
                 "404": _problem_response("The built-in issuer is off"),
+                "415": _problem_response("The body is not application/json"),
                 "422": _problem_response("Missing or unknown fields"),
+                "429": _problem_response("Too many attempts for this user or from this address; "
+                                         "see Retry-After"),
             },
         }},
         OPENAPI_PATH: {"get": {
             "tags": ["gateway"], "operationId": "gateway.openapi", "security": _PUBLIC,
             "summary": "This document",
             "responses": {"200": {"description": "OpenAPI document of the whole system"}},
+        }},
+        "/api/v1/asyncapi.json": {"get": {
+            "tags": ["gateway"], "operationId": "gateway.asyncapi", "security": _PUBLIC,
+            "summary": "The events the CRM publishes (AsyncAPI 3.0): channels, messages, payload schemas",
+            "responses": {"200": {"description": "AsyncAPI document of the whole system",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+        "/api/v1/asyncapi/schemas/{event_type}": {"get": {
+            "tags": ["gateway"], "operationId": "gateway.eventSchema", "security": _PUBLIC,
+            "summary": "JSON Schema of one event type's data: what each CloudEvent names in `dataschema`",
+            "parameters": [{"name": "event_type", "in": "path", "required": True,
+                            "description": "An event type, e.g. leads.lead.registered.v1",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200}}],
+            "responses": {
+                "200": {"description": "JSON Schema (draft-07)",
+                        "content": {"application/schema+json": {"schema": {"type": "object"}}}},
+                "404": _problem_response("No such event type is published"),
+            },
         }},
         "/healthz": {"get": {
             "tags": ["gateway"], "operationId": "gateway.healthz", "security": _PUBLIC,
@@ -265,8 +291,9 @@ GATEWAY_DOCUMENT: Doc = {
         "schemas": {
             "gateway.TokenRequest": {
                 "type": "object", "additionalProperties": False, "required": ["username", "password"],
-                "properties": {"username": {"type": "string"},
-                               "password": {"type": "string", "format": "password"}},
+                "properties": {"username": {"type": "string", "minLength": 1, "maxLength": 200},
+                               "password": {"type": "string", "format": "password",
+                                            "minLength": 1, "maxLength": 200}},
             },
             "gateway.TokenResponse": {
                 "type": "object", "required": ["access_token", "token_type", "expires_in"],

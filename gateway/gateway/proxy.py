@@ -216,7 +216,8 @@ class Proxy:
 def proxy_blueprint(proxy: Proxy) -> Blueprint:
     bp = Blueprint("proxy", __name__)
 
-    @bp.route("/api/v1/<path:_rest>", methods=PROXY_METHODS)
+    # OPTIONS is forwarded like any method: the service knows what its resource allows.
+    @bp.route("/api/v1/<path:_rest>", methods=PROXY_METHODS, provide_automatic_options=False)
     def forward(_rest: str) -> Response:
         return proxy.forward()
 

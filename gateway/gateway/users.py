@@ -26,15 +26,16 @@ in through a real OIDC provider (``AUTH_JWKS_URL``) or uses API keys.
 | tech       | technician         | service |
 | qa         | quality_inspector  | service |
 
-Every demo user's password is ``crm-demo``.
+Every demo user's password is ``crm-demo``. It is kept only as an argon2id hash
+(``DEMO_PASSWORD_HASH``) and checked with argon2-cffi; the gateway never compares plaintext.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
-from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from authn import (
     ADMIN,
@@ -57,8 +58,14 @@ from authn import (
 )
 
 DEMO_PASSWORD = "crm-demo"  # noqa: S105 - documented demo credential, off unless AUTH_DEMO_USERS=1
-_SALT = b"crm-gateway-demo-users"
-_ITERATIONS = 20_000
+# argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane): about 0.05-0.1 s per check,
+# which the sign-in throttle multiplies into years for a guesser.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_PARAMS = "$argon2id$v=19$m=19456,t=2,p=1$"
+# The hash of "crm-demo", made with HASHER.
+DEMO_PASSWORD_HASH = _PARAMS + "ci/GqAHp76Dc38IcGc4bJQ$g8n39rdF5wUz6XZP3Oya68CQxOd+R2FvqcQNgPF+OU0"
+# A random password's hash, checked for unknown names so they cost what a known name costs.
+_NOBODY_HASH = _PARAMS + "9fazsz8Xdnu+DuMDxN9RyQ$fw1NPHdIVXZAl0y3J6yC0FZGgIaljKLOPto3Nc45+H0"
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class User:
     name: str
     roles: tuple[str, ...]
     team: str | None = None
+    password_hash: str = DEMO_PASSWORD_HASH
 
 
 DEMO_USERS: dict[str, User] = {u.username: u for u in (
@@ -94,18 +102,13 @@ DEMO_USERS: dict[str, User] = {u.username: u for u in (
 )}
 
 
-def _hash(password: str) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), _SALT, _ITERATIONS)
-
-
-@cache
-def _demo_hash() -> bytes:
-    return _hash(DEMO_PASSWORD)
-
-
 def authenticate(users: dict[str, User], username: str, password: str) -> User | None:
-    """The user whose password matches, compared as hashes in constant time. An unknown
-    name costs the same work as a known one, so timing does not reveal which names exist."""
+    """The user whose password matches its argon2 hash (argon2-cffi compares in constant time).
+    An unknown name is checked against a hash with the same parameters, so it costs the same
+    work as a known one and timing does not reveal which names exist."""
     user = users.get(username)
-    matches = hmac.compare_digest(_hash(password), _demo_hash())
-    return user if user is not None and matches else None
+    try:
+        HASHER.verify(user.password_hash if user is not None else _NOBODY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    return user

@@ -17,7 +17,7 @@ from gateway_fakes import API_KEY, FakeService, Served, serve, service_app
 
 from authn import ApiKey, parse_api_keys
 from gateway.app import create_app
-from gateway.config import GatewayConfig, RateLimit
+from gateway.config import ROUTE_CLASSES, GatewayConfig
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def base_config(tmp_path: Path, closed_url: str) -> GatewayConfig:
         api_keys=[_api_key("ci", "integration", API_KEY)],
         openapi_timeout=1.0,
         ready_timeout=1.0,
-        rate_limit=RateLimit(rate=1000, burst=1000),
+        rate_limits=dict.fromkeys(ROUTE_CLASSES, "1000/second"),
     )
 
 

@@ -15,7 +15,7 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 from gateway_fakes import API_KEY, serve
 
-from authn import AuthError, Verifier
+from authn import DEFAULT_ISSUER, AuthError, Verifier
 from gateway.app import create_app
 from gateway.auth import is_own_jwks_url
 from gateway.config import GatewayConfig
@@ -23,8 +23,8 @@ from gateway.config import GatewayConfig
 
 def _external_token(issuer: Any, kid: str, **claims: Any) -> str:
     now = int(time.time())
-    payload = {"sub": "kc-user", "preferred_username": "kc-user", "roles": ["sales_rep"],
-               "aud": "crm", "iat": now, "exp": now + 600, **claims}
+    payload = {"iss": DEFAULT_ISSUER, "sub": "kc-user", "preferred_username": "kc-user",
+               "roles": ["sales_rep"], "aud": "crm", "iat": now, "exp": now + 600, **claims}
     return jwt.encode(payload, issuer.key, algorithm="RS256", headers={"kid": kid})
 
 
@@ -158,12 +158,37 @@ def test_recognises_its_own_jwks_url(url: str, own: bool) -> None:
 def test_verifier_prefers_local_keys_by_kid_and_stays_compatible(issuer: Any, closed_url: str) -> None:
     """The authn change: ``signing_keys`` beside a JWKS URL; ``public_keys`` as before."""
     token = _external_token(issuer, "local-1")
-    both = Verifier(jwks_url=f"{closed_url}/certs", signing_keys={"local-1": issuer.key.public_key()})
+    both = Verifier(jwks_url=f"{closed_url}/certs", signing_keys={"local-1": issuer.key.public_key()},
+                    issuer=DEFAULT_ISSUER)
     assert both.verify_token(token).sub == "kc-user"  # no fetch: the URL is unreachable
-    only_local = Verifier(signing_keys={"local-1": issuer.key.public_key()})
+    only_local = Verifier(signing_keys={"local-1": issuer.key.public_key()}, issuer=DEFAULT_ISSUER)
     with pytest.raises(AuthError):
         only_local.verify_token(_external_token(issuer, "other"))
-    legacy = Verifier(public_keys=[issuer.key.public_key()])
+    legacy = Verifier(public_keys=[issuer.key.public_key()], issuer=issuer.ISSUER)
     assert legacy.verify_token(issuer.token("rep1", "sales_rep")).username == "rep1"
     with pytest.raises(ValueError, match="required"):
         Verifier()
+
+
+def test_the_verifier_pins_one_issuer(issuer: Any) -> None:
+    """A token signed by a trusted key but naming another issuer (or none) is refused."""
+    with pytest.raises(ValueError, match="issuer to pin is required"):
+        Verifier(public_keys=[issuer.key.public_key()])
+    verifier = Verifier(public_keys=[issuer.key.public_key()], issuer="https://sso.example/realms/crm")
+    with pytest.raises(AuthError, match="issuer"):
+        verifier.verify_token(issuer.token("rep1", "sales_rep"))  # iss "crm-test"
+    with pytest.raises(AuthError, match="iss"):
+        verifier.verify_token(issuer.token("rep1", "sales_rep", iss=None))
+    ok = issuer.token("rep1", "sales_rep", iss="https://sso.example/realms/crm")
+    assert verifier.verify_token(ok).username == "rep1"
+
+
+def test_gateway_refuses_a_token_of_another_issuer(leads_config: GatewayConfig, issuer: Any,
+                                                   external_jwks: str,
+                                                   make_gateway: Callable[..., FlaskClient]) -> None:
+    client = make_gateway(leads_config, jwks_url=external_jwks)  # the key is trusted...
+    other = _external_token(issuer, "kc-1", iss="https://evil.example")  # ...the issuer is not
+    resp = client.get("/api/v1/leads", headers={"Authorization": f"Bearer {other}"})
+    assert resp.status_code == 401 and "issuer" in resp.get_json()["detail"].lower()
+    assert client.get("/api/v1/leads", headers={
+        "Authorization": f"Bearer {_external_token(issuer, 'kc-1')}"}).status_code == 200

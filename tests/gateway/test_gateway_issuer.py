@@ -75,7 +75,11 @@ def test_unknown_or_missing_fields_are_422_problem(base_config: GatewayConfig,
     assert missing.status_code == 422
     assert "password" in missing.get_json()["errors"]["json"]
     not_json = client.post("/api/v1/auth/token", data="username=rep1", content_type="text/plain")
-    assert not_json.status_code == 422
+    assert not_json.status_code == 415 and not_json.content_type == "application/problem+json"
+    no_body = client.post("/api/v1/auth/token")
+    assert no_body.status_code == 422
+    array = client.post("/api/v1/auth/token", json=["rep1", "crm-demo"])
+    assert array.status_code == 422
 
 
 def test_demo_users_off_means_nobody_can_sign_in(base_config: GatewayConfig,

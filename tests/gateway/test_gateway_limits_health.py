@@ -10,8 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from gateway_fakes import FakeService
 
-from gateway.config import ConfigError, GatewayConfig, RateLimit, parse_upstreams
-from gateway.ratelimit import RateLimiter
+from gateway.config import ConfigError, GatewayConfig, RateLimit, parse_upstreams, rate_limit_spec
 
 
 @pytest.fixture
@@ -23,34 +22,51 @@ def leads_up(base_config: GatewayConfig, make_service: Callable[[str], FakeServi
 def test_rate_limit_is_429_problem_per_principal(leads_up: GatewayConfig,
                                                  make_gateway: Callable[..., FlaskClient],
                                                  login: Callable[..., dict[str, str]]) -> None:
-    # Slow refill (1 per minute) so the test cannot race the clock; sign-ins get their own buckets.
-    client = make_gateway(leads_up, rate_limit=RateLimit(rate=1 / 60, burst=3))
+    # A long window so the test cannot race the clock; sign-ins spend the public budget.
+    client = make_gateway(leads_up, rate_limits={"read": "3/hour", "write": "2/hour", "public": "50/hour"})
     rep1, rep2 = login(client, "rep1"), login(client, "rep2")
     assert [client.get("/api/v1/leads", headers=rep1).status_code for _ in range(3)] == [200] * 3
     limited = client.get("/api/v1/leads", headers=rep1)
     assert limited.status_code == 429
     assert limited.content_type == "application/problem+json"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert client.get("/api/v1/leads", headers=rep2).status_code == 200  # another caller's bucket
+    assert 1 <= int(limited.headers["Retry-After"]) <= 3600
+    assert limited.headers["RateLimit-Policy"] == '"read-3600s";q=3;w=3600'
+    assert limited.headers["RateLimit"] == f'"read-3600s";r=0;t={limited.headers["Retry-After"]}'
+    # Writes have their own budget, and so has every other caller.
+    assert client.post("/api/v1/leads", headers=rep1, json={}).status_code == 200
+    assert client.get("/api/v1/leads", headers=rep2).status_code == 200
     for _ in range(10):
         assert client.get("/healthz").status_code == 200  # health is never limited
 
 
-def test_failed_sign_ins_are_limited_by_client_address(base_config: GatewayConfig,
-                                                       make_gateway: Callable[..., FlaskClient]) -> None:
-    client = make_gateway(base_config, rate_limit=RateLimit(rate=1 / 60, burst=2))
+def test_several_limits_per_class_and_the_policy_header_lists_them(
+        leads_up: GatewayConfig, make_gateway: Callable[..., FlaskClient],
+        login: Callable[..., dict[str, str]]) -> None:
+    client = make_gateway(leads_up, rate_limits={"read": "100/hour;2/day", "write": "", "public": ""})
+    rep1 = login(client, "rep1")
+    assert [client.get("/api/v1/leads", headers=rep1).status_code for _ in range(3)] == [200, 200, 429]
+    limited = client.get("/api/v1/leads", headers=rep1)
+    assert limited.headers["RateLimit-Policy"] == '"read-3600s";q=100;w=3600, "read-86400s";q=2;w=86400'
+    assert limited.headers["RateLimit"].startswith('"read-86400s";r=0;t=')
+    for _ in range(5):  # "" turns a class's limit off
+        assert client.delete("/api/v1/leads/1", headers=rep1).status_code == 200
+
+
+def test_failed_authentication_is_limited_by_client_address(base_config: GatewayConfig,
+                                                           make_gateway: Callable[..., FlaskClient]) -> None:
+    client = make_gateway(base_config, rate_limits={**base_config.rate_limits, "public": "2/hour"})
     codes = [client.get("/api/v1/leads", headers={"X-API-Key": f"guess-{i}"}).status_code for i in range(3)]
     assert codes == [401, 401, 429]
 
 
-def test_token_bucket_refills_with_time() -> None:
-    now = [0.0]
-    limiter = RateLimiter(RateLimit(rate=2, burst=2), clock=lambda: now[0])
-    assert limiter.take("a") == 0 and limiter.take("a") == 0
-    assert limiter.take("a") == pytest.approx(0.5)
-    now[0] += 0.5
-    assert limiter.take("a") == 0
-    assert RateLimiter.retry_after(0.2) == "1"
+def test_rate_limit_settings_accept_the_older_notation() -> None:
+    assert rate_limit_spec("X", "100/s,burst=400") == "400 per 4 seconds"
+    assert rate_limit_spec("X", "120/m") == "120 per 60 seconds"
+    assert rate_limit_spec("X", "120/minute;5/second") == "120/minute;5/second"
+    assert rate_limit_spec("X", "off") == ""
+    with pytest.raises(ConfigError, match="X"):
+        rate_limit_spec("X", "fast")
+    assert RateLimit.parse("120/m") == RateLimit(rate=2, burst=120)
 
 
 def test_healthz_always_ok(base_config: GatewayConfig, make_gateway: Callable[..., FlaskClient]) -> None:
@@ -81,9 +97,10 @@ def test_config_from_environment() -> None:
     assert config.upstreams == {"leads": "http://127.0.0.1:8081", "accounts": "http://127.0.0.1:8082",
                                 "support": "http://127.0.0.1:8083", "notify": "http://127.0.0.1:8084"}
     assert (config.upstream_timeout, config.connect_timeout) == (10.0, 2.0)
-    assert config.rate_limit == RateLimit(rate=100, burst=400)
+    assert config.rate_limits == dict.fromkeys(("read", "write", "public"), "400 per 4 seconds")
+    assert config.redis_url is None and config.login_account_limits == "5/minute;20/hour;100/day"
     assert not config.dev_issuer and not config.demo_users and config.jwks_url is None
-    assert config.issuer == "crm-embedded" and config.required_issuer is None
+    assert config.issuer == "crm-embedded"  # pinned even when AUTH_ISSUER is not set
     assert config.issuer_key_file == Path("var/issuer-key.pem") and config.token_ttl == 3600
 
     config = GatewayConfig.from_env({
@@ -93,17 +110,22 @@ def test_config_from_environment() -> None:
         "AUTH_JWKS_URL": "https://kc/certs", "AUTH_API_KEYS": "ci:integration:" + "ab" * 32,
     })
     assert config.upstreams == {"leads": "http://leads:8000"}
-    assert config.upstream_timeout == 3.5 and config.rate_limit == RateLimit(rate=50, burst=200)
+    assert config.upstream_timeout == 3.5
+    assert config.rate_limits == dict.fromkeys(("read", "write", "public"), "200 per 4 seconds")
     assert config.dev_issuer and config.demo_users and config.token_ttl == 600
-    assert config.issuer == config.required_issuer == "https://crm.example"
+    assert config.issuer == "https://crm.example"
     assert config.jwks_url == "https://kc/certs" and config.api_keys[0].roles == {"integration"}
-    assert GatewayConfig.from_env({"GATEWAY_RATE_LIMIT": "off"}).rate_limit is None
-    assert RateLimit.parse("120/m") == RateLimit(rate=2, burst=120)
+    off = GatewayConfig.from_env({"GATEWAY_RATE_LIMIT": "off", "GATEWAY_RATE_LIMIT_WRITE": "10/second",
+                                  "GATEWAY_REDIS_URL": "redis://cache:6379/1",
+                                  "GATEWAY_LOGIN_ACCOUNT_LIMITS": "3/minute"})
+    assert off.rate_limits == {"read": "", "write": "10/second", "public": ""}
+    assert off.redis_url == "redis://cache:6379/1" and off.login_account_limits == "3/minute"
 
 
 @pytest.mark.parametrize("env", [
     {"GATEWAY_UPSTREAMS": "leads"}, {"GATEWAY_UPSTREAMS": "ops=http://x"},
-    {"GATEWAY_RATE_LIMIT": "fast"}, {"GATEWAY_UPSTREAM_TIMEOUT": "soon"},
+    {"GATEWAY_RATE_LIMIT": "fast"}, {"GATEWAY_RATE_LIMIT_READ": "lots"},
+    {"GATEWAY_LOGIN_ADDRESS_LIMITS": "many"}, {"GATEWAY_UPSTREAM_TIMEOUT": "soon"},
     {"AUTH_API_KEYS": "broken"},
 ])
 def test_bad_settings_fail_at_start_naming_the_variable(env: dict[str, str]) -> None:

@@ -92,12 +92,24 @@ def test_routes_by_prefix(path: str, service: str, upstream_path: str, client: F
 
 
 def test_unknown_prefix_is_404_problem(client: FlaskClient, rep1: dict[str, str]) -> None:
-    for path in ("/api/v1/invoices", "/api/v1/leadsx", "/api/v1/ops/billing/outbox", "/api/v1/ops/leads",
-                 "/api/v1/auth/token"):
+    for path in ("/api/v1/invoices", "/api/v1/leadsx", "/api/v1/ops/billing/outbox", "/api/v1/ops/leads"):
         resp = client.get(path, headers=rep1)
         assert resp.status_code == 404, path
         assert resp.content_type == "application/problem+json"
         assert resp.get_json()["request_id"] == resp.headers["X-Request-ID"]
+
+
+def test_gateway_own_paths_answer_405_with_allow_for_other_methods(client: FlaskClient) -> None:
+    """The catch-all proxy route must not turn another method on the token endpoint into a 404
+    (nor a 401: the path needs no credentials)."""
+    for method in ("GET", "PUT", "DELETE", "PATCH"):
+        resp = client.open("/api/v1/auth/token", method=method)
+        assert resp.status_code == 405, method
+        assert resp.content_type == "application/problem+json"
+        assert resp.headers["Allow"] == "OPTIONS, POST"
+    assert client.put("/api/v1/openapi.json").headers["Allow"] == "GET, HEAD, OPTIONS"
+    options = client.options("/api/v1/auth/token")
+    assert options.status_code == 200 and options.headers["Allow"] == "OPTIONS, POST"
 
 
 def test_upstream_status_body_and_content_type_come_back_unchanged(

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway.auth import is_public_api
-from gateway.config import GatewayConfig, RateLimit
+from gateway.config import GatewayConfig
 
 SUBMIT = "/api/v1/leads/web-forms/0b6f7c1e-6f55-4f0e-9d1b-2a4f6d3c9e10/submissions"
 
@@ -50,6 +50,6 @@ def test_submission_is_forwarded_with_the_form_key_and_no_token(
 
 def test_submissions_spend_the_client_address_bucket(
         leads_config: GatewayConfig, make_gateway: Callable[..., FlaskClient]) -> None:
-    client = make_gateway(leads_config, rate_limit=RateLimit(rate=1 / 60, burst=2))
+    client = make_gateway(leads_config, rate_limits={**leads_config.rate_limits, "public": "2/minute"})
     codes = [client.post(SUBMIT, json={}, headers={"X-Form-Key": "k"}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]

@@ -97,6 +97,16 @@ class TcpProxy:
     def restore(self) -> None:
         self._open.set()
 
+    @property
+    def url_host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> TcpProxy:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._stop.set()
         self.cut()

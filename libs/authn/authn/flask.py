@@ -11,7 +11,7 @@ from flask import Flask, Request, abort, current_app, g, request
 from .principal import Principal
 from .verify import AuthError, AuthUnavailable, Verifier
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/asyncapi.json"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 

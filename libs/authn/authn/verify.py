@@ -25,6 +25,10 @@ import jwt
 from .principal import Principal
 
 ALGORITHMS = ["RS256"]
+# The built-in issuer's name (embedded mode, `make up`, compose and the demo cluster). Tokens are
+# always checked for one exact ``iss``: this one unless AUTH_ISSUER names another (an OIDC
+# provider's issuer URL). A verifier never accepts "any issuer".
+DEFAULT_ISSUER = "crm-embedded"
 
 
 class AuthError(Exception):
@@ -40,7 +44,7 @@ class AuthSettings:
     """``AUTH_JWKS_URL``, ``AUTH_ISSUER``, ``AUTH_AUDIENCE``, ``AUTH_API_KEYS``, parsed once."""
 
     jwks_url: str = "http://127.0.0.1:8080/.well-known/jwks.json"
-    issuer: str | None = None
+    issuer: str = DEFAULT_ISSUER
     audience: str | None = "crm"
     api_keys: str = ""
 
@@ -49,7 +53,7 @@ class AuthSettings:
         env = os.environ if environ is None else environ
         return cls(
             jwks_url=env.get("AUTH_JWKS_URL") or cls.jwks_url,
-            issuer=env.get("AUTH_ISSUER") or None,
+            issuer=(env.get("AUTH_ISSUER") or "").strip() or DEFAULT_ISSUER,
             audience=env.get("AUTH_AUDIENCE", "crm") or None,
             api_keys=env.get("AUTH_API_KEYS", ""),
         )
@@ -88,9 +92,13 @@ class Verifier:
         signing_keys: Mapping[str, Any] | None = None,
     ) -> None:
         """``signing_keys`` maps ``kid`` to a public key checked locally before the JWKS URL;
-        ``public_keys[0]`` is used for any token when there is no JWKS URL (kid ignored)."""
+        ``public_keys[0]`` is used for any token when there is no JWKS URL (kid ignored).
+        ``issuer`` is required: every token must carry exactly that ``iss``."""
         if not jwks_url and not public_keys and not signing_keys:
             raise ValueError("a JWKS URL or a public key is required")
+        if not issuer:
+            raise ValueError("the issuer to pin is required (AUTH_ISSUER); tokens of any issuer "
+                             "are never accepted")
         self.jwks_url = jwks_url
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
         self._public_keys = public_keys or []
@@ -148,7 +156,7 @@ class Verifier:
             key = self._key_for(token)
             claims = jwt.decode(
                 token, key, algorithms=ALGORITHMS, issuer=self.issuer, audience=self.audience,
-                leeway=self.leeway, options={"require": ["exp", "sub"],
+                leeway=self.leeway, options={"require": ["exp", "sub", "iss"],
                                              "verify_aud": self.audience is not None},
             )
         except jwt.InvalidTokenError as exc:

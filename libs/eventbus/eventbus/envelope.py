@@ -41,6 +41,9 @@ class Envelope:
     correlationid: str | None = None
     causationid: str | None = None
     traceparent: str | None = None
+    # CloudEvents' optional attribute: the URI of the JSON Schema ``data`` adheres to (served by
+    # the gateway; see eventbus.contracts). Every CRM event carries it.
+    dataschema: str | None = None
     specversion: str = SPECVERSION
     datacontenttype: str = CONTENT_TYPE
     extensions: dict[str, Any] = field(default_factory=dict)
@@ -59,7 +62,7 @@ class Envelope:
             "time": self.time,
             "datacontenttype": self.datacontenttype,
         }
-        for key in ("subject", "correlationid", "causationid", "traceparent"):
+        for key in ("dataschema", "subject", "correlationid", "causationid", "traceparent"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -96,12 +99,13 @@ class Envelope:
         for key in ("source", "time"):
             if not isinstance(raw[key], str) or not raw[key]:
                 raise MalformedEvent(f"{key} is not a non-empty string")
-        for key in ("subject", "correlationid", "causationid", "traceparent", "datacontenttype"):
+        for key in ("subject", "correlationid", "causationid", "traceparent", "datacontenttype",
+                    "dataschema"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise MalformedEvent(f"{key} is not a string")
         known = {
             "specversion", "id", "source", "type", "time", "data", "subject",
-            "correlationid", "causationid", "traceparent", "datacontenttype",
+            "correlationid", "causationid", "traceparent", "datacontenttype", "dataschema",
         }
         return cls(
             id=raw["id"],
@@ -113,6 +117,7 @@ class Envelope:
             correlationid=raw.get("correlationid"),
             causationid=raw.get("causationid"),
             traceparent=raw.get("traceparent"),
+            dataschema=raw.get("dataschema"),
             datacontenttype=raw.get("datacontenttype") or CONTENT_TYPE,
             extensions={k: v for k, v in raw.items() if k not in known},
         )
@@ -126,6 +131,11 @@ class Envelope:
         except RecursionError as exc:  # escaped from the consumer and killed the worker thread
             raise MalformedEvent("not JSON: nested too deeply") from exc
         return cls.from_dict(raw)
+
+
+def schema_url(base_url: str, type_: str) -> str:
+    """The ``dataschema`` of an event: where the gateway serves the JSON Schema of its data."""
+    return f"{base_url.rstrip('/')}/{type_}"
 
 
 # --- trace context -----------------------------------------------------------------------
@@ -184,6 +194,7 @@ def new_event(
     data: dict[str, Any],
     subject: str | None = None,
     time: str | None = None,
+    dataschema: str | None = None,
 ) -> Envelope:
     """Build an envelope, inheriting correlation/causation/trace from the current context."""
     if not TYPE_PATTERN.match(type):
@@ -202,4 +213,5 @@ def new_event(
         # With tracing on (telemetry.tracing), the PRODUCER span recorded for this event.
         traceparent=(producer_traceparent(ctx.traceparent, type, event_id)
                      or child_traceparent(ctx.traceparent)),
+        dataschema=dataschema,
     )

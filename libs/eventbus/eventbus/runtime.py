@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .broker import Broker, ParkedFilter, ParkedMessage
 from .consumer import EventConsumer, Subscription
-from .envelope import Envelope, new_event
+from .envelope import Envelope, new_event, schema_url
 from .memory import InMemoryBroker
 from .relay import OutboxRelay
 from .settings import BusSettings
@@ -94,7 +94,8 @@ class ServiceBus:
     def emit(self, session: Session, type: str, data: dict[str, Any],
              subject: str | None = None) -> Envelope:
         """Record an event in the caller's transaction; it is published after commit."""
-        env = new_event(source=self.source, type=type, data=data, subject=subject)
+        env = new_event(source=self.source, type=type, data=data, subject=subject,
+                        dataschema=schema_url(self.settings.dataschema_base_url, type))
         add_to_outbox(session, self.outbox, env)
         return env
 

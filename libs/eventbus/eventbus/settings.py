@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_EXCHANGE = "crm.events"
+# The gateway of `make run` / `make up`; deployments set EVENTS_DATASCHEMA_BASE_URL to theirs.
+DEFAULT_SCHEMA_BASE_URL = "http://127.0.0.1:8080/api/v1/asyncapi/schemas"
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -45,6 +47,8 @@ class BusSettings:
     prefetch: int = 50
     worker_health_port: int | None = None
     worker_health_host: str = "127.0.0.1"
+    # Where the gateway serves each event type's JSON Schema (the events' ``dataschema``).
+    dataschema_base_url: str = DEFAULT_SCHEMA_BASE_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BusSettings:
@@ -69,6 +73,7 @@ class BusSettings:
             prefetch=int(env.get("EVENTS_PREFETCH") or d.prefetch),
             worker_health_port=_optional_int(env.get("WORKER_HEALTH_PORT")),
             worker_health_host=env.get("WORKER_HEALTH_HOST") or d.worker_health_host,
+            dataschema_base_url=env.get("EVENTS_DATASCHEMA_BASE_URL") or d.dataschema_base_url,
         )
 
     def queue_for(self, service: str) -> str:

@@ -2,7 +2,8 @@
 service's web app and worker share."""
 
 from .app import Blueprint, create_service_app
-from .problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_document, problem_response
+from .hardening import install_problem_handlers
+from .problems import PROBLEM_JSON, Problem, problem_document, problem_response
 from .schemas import PageQuerySchema, ProblemSchema, StrictSchema
 from .service import ServiceContext, ServiceSettings, open_bus, start_periodic, utcnow
 

@@ -11,13 +11,18 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask, Response, g, jsonify, request
-from marshmallow import RAISE
+from flask import json as flask_json
+from flask_smorest.utils import resolve_schema_instance
+from marshmallow import RAISE, ValidationError
+from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 import authn
 from authn.flask import install as install_auth
 from authn.flask import require_roles
+from eventbus.contracts import asyncapi_document
+from eventbus.contracts import contracts as event_contracts
 from eventbus.envelope import TraceContext, reset_context, set_context
 from eventbus.runtime import ServiceBus
 from telemetry import bind, unbind
@@ -25,19 +30,57 @@ from telemetry.http import PRINCIPAL, REQUEST_ID, ROUTE, RequestTelemetry, metri
 from telemetry.tracing import current_traceparent, setup_tracing
 
 from .dependencies import install_dependency_checks, readiness
+from .hardening import install_method_check, install_problem_handlers, is_json_mimetype, parse_json_body
+from .openapi import finalize_openapi
 from .parked import parked_filter
-from .problems import Problem, _from_http_exception, install_problem_handlers
-from .schemas import ProblemSchema
+from .problems import Problem, _from_http_exception
+from .schemas import ProblemSchema, utc_datetimes
 from .service import ServiceContext
+from .strictjson import schema_type_errors
 
 log = logging.getLogger("httpapi")
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, hardened: a body in another content type is a 415 (not "missing"), JSON
+    goes through ``parse_json_body`` (400 too deep or malformed, 422 lone surrogates), and its
+    values must have the JSON types the document declares (``strictjson``)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_mimetype(req.mimetype or ""):
+            if req.content_length or req.headers.get("Transfer-Encoding"):
+                raise Problem(415, "Unsupported Media Type", "send the body as application/json")
+            return webargs_core.missing
+        return parse_json_body(req.get_data(cache=True))
+
+    def pre_load(self, location_data: Any, *, schema: Any, req: Any, location: str) -> Any:
+        if location == "json":
+            errors = schema_type_errors(schema, location_data)
+            if errors:
+                raise ValidationError(errors)
+        return super().pre_load(location_data, schema=schema, req=req, location=location)
+
+
 class Blueprint(flask_smorest.Blueprint):
     """Unknown query or body fields are refused (422), not ignored."""
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=RAISE)
+    ARGUMENTS_PARSER = ArgumentsParser(unknown=RAISE)
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        """As flask-smorest's, with every timestamp written with its offset (``utc_datetimes``)."""
+        if schema is not None and not isinstance(schema, str | dict):
+            schema = utc_datetimes(resolve_schema_instance(schema))
+        return super().response(status_code, schema, **kwargs)
+
+    def alt_response(self, status_code: Any, response: Any = None, **kwargs: Any) -> Any:
+        """As flask-smorest's, but an alternative content type without a schema (a CSV or XLSX
+        export) is still documented as that content type: a string, or binary for non-text."""
+        content_type = kwargs.get("content_type")
+        if response is None and content_type and kwargs.get("schema") is None:
+            text = content_type.startswith("text/") or content_type.endswith(("+json", "/json"))
+            kwargs["schema"] = {"type": "string"} if text else {"type": "string", "format": "binary"}
+        return super().alt_response(status_code, response, **kwargs)
 
 
 class ProblemApi(flask_smorest.Api):
@@ -45,6 +88,11 @@ class ProblemApi(flask_smorest.Api):
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return _from_http_exception(error)
+
+    def _openapi_json(self) -> Response:
+        # Errors documented as what they are (problem documents), on every operation.
+        doc = finalize_openapi(self.spec.to_dict())
+        return Response(flask_json.dumps(doc, indent=2, sort_keys=False), mimetype="application/json")
 
 
 def _install_request_context(app: Flask) -> None:
@@ -81,6 +129,15 @@ def _install_request_context(app: Flask) -> None:
             unbind(log_token)
 
 
+REPLAY_BODY: dict[str, Any] = {"oneOf": [
+    {"type": "object", "additionalProperties": False, "required": ["id"],
+     "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 100,
+                           "description": "Event id of one parked message"}}},
+    {"type": "object", "additionalProperties": False, "required": ["all"],
+     "properties": {"all": {"type": "boolean", "enum": [True], "description": "Every parked message"}}},
+]}
+
+
 def _ops_blueprint(bus: ServiceBus) -> Blueprint:
     ops = Blueprint("ops", __name__, url_prefix="/ops",
                     description="Operator tools (admin only): outbox backlog, parked messages")
@@ -102,12 +159,16 @@ def _ops_blueprint(bus: ServiceBus) -> Blueprint:
             raise Problem(503, "Broker unavailable", str(exc)) from exc
 
     @ops.route("/parked/replay", methods=["POST"])
+    @ops.doc(requestBody={"required": True, "content": {"application/json": {"schema": REPLAY_BODY}}})
     @ops.response(200)
     @require_roles(authn.ADMIN)
     def replay() -> Any:
-        body = request.get_json(silent=True) or {}
+        body = request.get_json() if request.content_length else {}
+        if not isinstance(body, dict):
+            body = {"": body}
         unknown = set(body) - {"id", "all"}
-        if unknown or (not body.get("all") and not body.get("id")):
+        if (unknown or not (body.get("all") is True or isinstance(body.get("id"), str))
+                or (isinstance(body.get("id"), str) and not 0 < len(body["id"]) <= 100)):
             raise Problem(422, "Unprocessable Content", "send {\"id\": \"<event id>\"} or {\"all\": true}",
                           errors={"json": {k: ["Unknown field."] for k in unknown}})
         try:
@@ -172,9 +233,10 @@ def create_service_app(
     )
     app.extensions["bus"] = bus
     app.extensions[name] = context
-    install_problem_handlers(app)
-    _install_request_context(app)
+    _install_request_context(app)  # first, so even the earliest refusals carry the request id
+    install_problem_handlers(app, check_methods=False)
     install_auth(app, verifier or authn.Verifier.from_settings(context.settings.auth))
+    install_method_check(app)  # after authentication: a caller without credentials learns nothing
     api = ProblemApi(app)
     for bp in blueprints:
         api.register_blueprint(bp)
@@ -196,6 +258,13 @@ def create_service_app(
             resp.headers["Retry-After"] = "5"
             return resp
         return jsonify(status="ok", service=name)
+
+    @app.get("/asyncapi.json")
+    def asyncapi() -> Response:
+        """The events this service publishes (AsyncAPI 3.0), merged by the gateway into
+        ``/api/v1/asyncapi.json``; generated from the contracts its ``events`` modules register."""
+        return jsonify(asyncapi_document(event_contracts(name), title=f"{title} events",
+                                         exchange=context.settings.bus.exchange))
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -19,15 +19,18 @@ MAX_BODY_BYTES = 1 << 20  # 1 MiB: no endpoint takes more; larger bodies get 413
 
 
 class Problem(HTTPException):
-    """Raise to answer with a problem document: ``raise Problem(409, "Lead already converted")``."""
+    """Raise to answer with a problem document: ``raise Problem(409, "Lead already converted")``;
+    ``headers`` go on the response (``Allow``, ``Retry-After``), other keywords into the body."""
 
     def __init__(self, status: int, title: str, detail: str | None = None,
-                 type_: str | None = None, **extensions: Any) -> None:
+                 type_: str | None = None, *, headers: dict[str, str] | None = None,
+                 **extensions: Any) -> None:
         super().__init__(description=detail)
         self.code = status
         self.title = title
         self.detail = detail
         self.type_ = type_
+        self.headers = dict(headers or {})
         self.extensions = extensions
 
 
@@ -65,7 +68,7 @@ def problem_response(status: int, title: str, detail: str | None = None,
 def _from_http_exception(error: HTTPException) -> Response:
     if isinstance(error, Problem):
         return problem_response(error.code or 500, error.title, error.detail, error.type_,
-                                **error.extensions)
+                                headers=error.headers, **error.extensions)
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     extensions: dict[str, Any] = {}
@@ -83,7 +86,9 @@ def _from_http_exception(error: HTTPException) -> Response:
     return problem_response(status, error.name, detail, headers=headers, **extensions)
 
 
-def install_problem_handlers(app: Flask) -> None:
+def install_error_handlers(app: Flask) -> None:
+    """Problem documents for every error, a body-size cap; ``install_problem_handlers`` (in
+    ``hardening``) adds the checks for hostile input on top."""
     if not app.config.get("MAX_CONTENT_LENGTH"):
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -109,9 +114,12 @@ def install_problem_handlers(app: Flask) -> None:
             request.__dict__.pop("content_length", None)  # drop werkzeug's cached value
             request.__dict__.pop("stream", None)
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:  # never leak a trace to the client
-        if isinstance(error, HTTPException):
-            return _from_http_exception(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _from_http_exception(InternalServerError())
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def unexpected_error(error: Exception) -> Response:
+    """A bare 500 problem, the trace logged and never sent to the client."""
+    if isinstance(error, HTTPException):
+        return _from_http_exception(error)
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return _from_http_exception(InternalServerError())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from eventbus.contracts import publishes
 
 from .models import Account, LeadLink
 
@@ -75,3 +77,43 @@ class LeadConvertedIn(Schema):
     owner_id = fields.String(required=True)
     owner_team = fields.String(load_default=None, allow_none=True)
     converted_by = fields.String(required=True)
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+class AccountOpenedData(Schema):
+    account_id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True, metadata={"description": "C-000001"})
+    name = fields.String(required=True)
+    company = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True, metadata={"description": "E.164"})
+    email = fields.String(required=True, allow_none=True)
+    owner_id = fields.String(required=True)
+    owner_team = fields.String(required=True, allow_none=True)
+    source_lead_id = fields.String(required=True, allow_none=True,
+                                   metadata={"description": "null when opened directly"})
+    source_lead_code = fields.String(required=True, allow_none=True)
+    source_lead_name = fields.String(required=True, allow_none=True)
+    opened_at = fields.DateTime(required=True)
+    opened_by = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1),
+                             metadata={"description": "the account's version: keep the highest"})
+
+
+class AccountLinkedData(Schema):
+    account_id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    source_lead_id = fields.String(required=True, metadata={"format": "uuid"})
+    source_lead_code = fields.String(required=True)
+    source_lead_name = fields.String(required=True, allow_none=True)
+    owner_id = fields.String(required=True, metadata={"description": "the account's owner"})
+    lead_owner_id = fields.String(required=True, metadata={"description": "the lead's owner"})
+    linked_at = fields.DateTime(required=True)
+    linked_by = fields.String(required=True)
+
+
+publishes(ACCOUNT_OPENED, AccountOpenedData, subject="the account id",
+          summary="A customer account was opened (from a converted lead, or directly)")
+publishes(ACCOUNT_LINKED, AccountLinkedData, subject="the account id",
+          summary="A converted lead was linked to the existing account of its company")

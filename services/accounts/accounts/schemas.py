@@ -19,7 +19,9 @@ class AccountCreateSchema(StrictSchema):
     name = fields.String(required=True, validate=_text, metadata={"description": "Customer name"})
     company = fields.String(load_default=None, allow_none=True, validate=_text)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
-                          metadata={"description": "Any format; stored as E.164 (default region CN)"})
+                          metadata={"format": "phone",
+                                    "description": "A phone number in any common format (E.164, or "
+                                                   "national for region CN); stored as E.164"})
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     owner_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     owner_team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),

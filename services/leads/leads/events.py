@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields
 
+from eventbus.contracts import publishes
+
 from .models import Lead, Merge, Visit
 
 LEAD_REGISTERED = "leads.lead.registered.v1"
@@ -106,3 +108,87 @@ class AccountLinkedIn(Schema):
 
     account_id = fields.String(required=True)
     source_lead_id = fields.String(required=True)
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+def _text(**kw: Any) -> fields.String:
+    return fields.String(required=True, **kw)
+
+
+def _maybe(**kw: Any) -> fields.String:
+    return fields.String(required=True, allow_none=True, **kw)
+
+
+class LeadRegisteredData(Schema):
+    lead_id = _text(metadata={"format": "uuid"})
+    code = _text(metadata={"description": "L-000001"})
+    name = _text(metadata={"description": "contact person"})
+    company = _maybe()
+    phone = _maybe(metadata={"description": "E.164; at least one of phone and email is set"})
+    email = _maybe()
+    source = _text(metadata={"description": "walk_in, phone_call, web_form, trade_show, referral, event, "
+                                            "api_import"})
+    owner_id = _text()
+    owner_team = _maybe()
+    registered_at = fields.DateTime(required=True)
+    # Sent since the intake release; events recorded before it lack them.
+    channel = fields.String(metadata={"description": "the intake channel, equal to source"})
+    show_name = fields.String(allow_none=True)
+    referrer_type = fields.String(allow_none=True, metadata={"description": "lead or account"})
+    referrer_id = fields.String(allow_none=True)
+
+
+class ContactData(Schema):
+    name = _text()
+    phone = _maybe()
+    email = _maybe()
+
+
+class SplitShareData(Schema):
+    rep = _text()
+    percent = _text(metadata={"format": "decimal", "description": "two places; shares sum to 100"})
+
+
+class LeadConvertedData(LeadRegisteredData):
+    converted_at = fields.DateTime(required=True)
+    converted_by = _text()
+    contacts = fields.List(fields.Nested(ContactData), required=True)
+    split = fields.List(fields.Nested(SplitShareData),
+                        metadata={"description": "the credit split; without one, the owner at 100"})
+
+
+class VisitRecordedData(Schema):
+    visit_id = _text()
+    lead_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    channel = _text()
+    at = fields.DateTime(required=True)
+    by = _text()
+    note = _maybe()
+    owner_id = _text()
+    owner_team = _maybe()
+
+
+class LeadMergeData(Schema):
+    merge_id = _text()
+    survivor_id = _text(metadata={"format": "uuid"})
+    survivor_code = _text()
+    merged_id = _text(metadata={"format": "uuid"})
+    merged_code = _text()
+    reason = _maybe()
+    at = fields.DateTime(required=True)
+    by = _text()
+    owner_id = _text()
+    owner_team = _maybe()
+
+
+publishes(LEAD_REGISTERED, LeadRegisteredData, summary="A lead was registered", subject="the lead id")
+publishes(LEAD_CONVERTED, LeadConvertedData, subject="the lead id",
+          summary="A lead was converted into a customer (once per lead)")
+publishes(VISIT_RECORDED, VisitRecordedData, subject="the lead id",
+          summary="A known lead walked in or called again (instead of a new registration)")
+publishes(LEAD_MERGED, LeadMergeData, subject="the merged (duplicate) lead id",
+          summary="A duplicate lead was merged into a surviving one")
+publishes(LEAD_UNMERGED, LeadMergeData, subject="the merged (duplicate) lead id",
+          summary="A merge was undone")

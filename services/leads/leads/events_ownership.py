@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
 from .models import Lead
 from .models_ownership import OwnerChangeRow
 
@@ -40,3 +44,34 @@ def reassigned_payload(lead: Lead, change: OwnerChangeRow) -> dict[str, Any]:
 
 
 PUBLISHED = (LEAD_ASSIGNED, LEAD_REASSIGNED)
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+class LeadAssignedData(Schema):
+    lead_id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True)
+    owner_id = fields.String(required=True)
+    owner_team = fields.String(required=True, allow_none=True)
+    rule = fields.String(required=True)
+    actor = fields.String(required=True)
+    at = fields.DateTime(required=True)
+
+
+class LeadReassignedData(Schema):
+    lead_id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True)
+    from_owner = fields.String(required=True)
+    from_team = fields.String(required=True, allow_none=True)
+    to_owner = fields.String(required=True)
+    to_team = fields.String(required=True, allow_none=True)
+    rule = fields.String(required=True)
+    reason = fields.String(required=True)
+    actor = fields.String(required=True)
+    at = fields.DateTime(required=True)
+
+
+publishes(LEAD_ASSIGNED, LeadAssignedData, subject="the lead id",
+          summary="A lead got its first owner (registration, referral or rotation)")
+publishes(LEAD_REASSIGNED, LeadReassignedData, subject="the lead id",
+          summary="A lead moved to another owner under one of the reassignment rules")

@@ -18,6 +18,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
 from . import cadence
 from .models import Lead
 from .models_pipeline import LeadFollowUp
@@ -73,3 +77,58 @@ def followup_payload(follow_up: LeadFollowUp, lead: Lead) -> dict[str, Any]:
 def reminder_payload(lead: Lead, reminder: cadence.Reminder) -> dict[str, Any]:
     return {**_lead_ref(lead), "kind": reminder.kind, "due_at": _iso(reminder.due_at),
             "escalate_to": reminder.escalate_to, "reminder_key": reminder.key}
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+class _LeadRefData(Schema):
+    lead_id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True)
+    owner_id = fields.String(required=True)
+    owner_team = fields.String(required=True, allow_none=True)
+
+
+class StageChangedData(_LeadRefData):
+    from_stage = fields.String(required=True)
+    to_stage = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "open, converted, lost, terminated"})
+    reason = fields.String(required=True, allow_none=True)
+    at = fields.DateTime(required=True)
+    by = fields.String(required=True)
+
+
+class LostData(_LeadRefData):
+    from_stage = fields.String(required=True)
+    reason = fields.String(required=True)
+    note = fields.String(required=True, allow_none=True)
+    at = fields.DateTime(required=True)
+    by = fields.String(required=True)
+
+
+class FollowUpLoggedData(_LeadRefData):
+    follow_up_id = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    by = fields.String(required=True)
+    channel = fields.String(required=True)
+    summary = fields.String(required=True)
+    outcome = fields.String(required=True, allow_none=True)
+    next_step = fields.String(required=True, allow_none=True)
+    next_date = fields.DateTime(required=True, allow_none=True)
+
+
+class ReminderData(_LeadRefData):
+    kind = fields.String(required=True, metadata={"description": "the cadence rule (docs/events/leads.md)"})
+    due_at = fields.DateTime(required=True)
+    escalate_to = fields.String(required=True, allow_none=True)
+    reminder_key = fields.String(required=True)
+
+
+publishes(LEAD_STAGE_CHANGED, StageChangedData, subject="the lead id",
+          summary="A lead moved to another pipeline stage (outcomes and re-opening included)")
+publishes(LEAD_LOST, LostData, subject="the lead id", summary="A lead was lost")
+publishes(FOLLOWUP_LOGGED, FollowUpLoggedData, subject="the lead id", summary="A follow-up was logged")
+for _type, _summary in ((FOLLOWUP_DUE, "A follow-up is due (cadence reminder)"),
+                        (FOLLOWUP_OVERDUE, "A follow-up deadline has passed (cadence reminder)"),
+                        (PROTECTION_EXPIRING, "The owner's protection of a lead ends soon"),
+                        (PROTECTION_EXPIRED, "The owner's protection of a lead ended")):
+    publishes(_type, ReminderData, subject="the lead id", summary=_summary)

@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields
 
+from eventbus.contracts import publishes
+
 from .models import Notification
 
 ACCOUNT_OPENED = "accounts.account.opened.v1"
@@ -58,3 +60,19 @@ class AccountLinkedIn(Schema):
     source_lead_code = fields.String(load_default=None, allow_none=True)
     source_lead_name = fields.String(load_default=None, allow_none=True)
     lead_owner_id = fields.String(required=True)
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+class NotificationCreatedData(Schema):
+    notification_id = fields.String(required=True, metadata={"format": "uuid"})
+    recipient_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    title = fields.String(required=True)
+    subject_type = fields.String(required=True, allow_none=True, metadata={"description": "e.g. account"})
+    subject_id = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+publishes(NOTIFICATION_CREATED, NotificationCreatedData, subject="the notification id",
+          summary="A notification was created for a member of staff (the body stays in notify)")

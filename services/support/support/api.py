@@ -61,7 +61,8 @@ def _visible_ticket(session: Session, ticket_id: str) -> Ticket:
 class Tickets(MethodView):
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, TicketSchema)
-    @blp.alt_response(422, description="Invalid body, or an account unknown to the caller")
+    @blp.alt_response(409, description="The account is unknown to support (not yet told of it, or "
+                                       "not one the caller may see): `errors.json.account_id`")
     @require_roles(*STAFF)
     def post(self, body: dict[str, Any]) -> Ticket:
         """Open a ticket for a known account the caller may see."""
@@ -71,8 +72,9 @@ class Tickets(MethodView):
         with ctx.bus.session_factory() as session, session.begin():
             account = session.get(KnownAccount, body["account_id"])
             if not domain.can_open_ticket(principal, _access(account)):
-                raise Problem(422, "Unprocessable Content",
-                              "The request did not validate; see errors for each field.",
+                # 409, not 422: the body is well formed; support's read model does not know the
+                # account (yet: it learns accounts from events, so a retry may succeed).
+                raise Problem(409, "Conflict", "support knows no such account (yet) for you",
                               errors={"json": {"account_id": ["Unknown account."]}})
             ticket = Ticket(
                 id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "T"),

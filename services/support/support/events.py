@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from eventbus.contracts import publishes
+
 from .models import Ticket
 
 ACCOUNT_OPENED = "accounts.account.opened.v1"
@@ -41,3 +43,20 @@ class AccountOpenedIn(Schema):
     owner_id = fields.String(required=True)
     owner_team = fields.String(load_default=None, allow_none=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+class TicketOpenedData(Schema):
+    ticket_id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True, metadata={"description": "T-000001"})
+    account_id = fields.String(required=True, metadata={"format": "uuid"})
+    kind = fields.String(required=True)
+    subject = fields.String(required=True)
+    priority = fields.String(required=True, metadata={"description": "low, normal, high, urgent"})
+    created_by = fields.String(required=True)
+    opened_at = fields.DateTime(required=True)
+
+
+publishes(TICKET_OPENED, TicketOpenedData, subject="the ticket id",
+          summary="A support ticket was opened for an account")

@@ -43,9 +43,11 @@ def test_agent_opens_ticket_and_event_is_recorded(client, agent, acc1, support_c
     }
 
 
-def test_unknown_account_is_422_problem(client, agent, support_ctx):  # type: ignore[no-untyped-def]
+def test_unknown_account_is_409_problem(client, agent, support_ctx):  # type: ignore[no-untyped-def]
+    """A well-formed body naming an account support does not know (yet) conflicts with support's
+    state (409, retry later), it is not invalid input (422): the schema cannot tell."""
     resp = client.post(URL, json=_ticket(str(uuid.uuid4())), headers=agent)
-    assert resp.status_code == 422
+    assert resp.status_code == 409
     assert resp.content_type == "application/problem+json"
     assert resp.json["errors"] == UNKNOWN
     assert outbox_events(support_ctx.bus) == []
@@ -55,14 +57,14 @@ def test_rep_may_only_open_for_own_accounts_and_learns_nothing(client, rep1, rep
     assert client.post(URL, json=_ticket(acc1), headers=rep1).status_code == 201
     other = client.post(URL, json=_ticket(acc1), headers=rep2)
     unknown = client.post(URL, json=_ticket(str(uuid.uuid4())), headers=rep2)
-    assert other.status_code == unknown.status_code == 422
+    assert other.status_code == unknown.status_code == 409
     assert other.json["errors"] == unknown.json["errors"] == UNKNOWN
 
 
 def test_manager_opens_for_team_accounts_only(client, manager, acc1, acc_west):  # type: ignore[no-untyped-def]
     assert client.post(URL, json=_ticket(acc1), headers=manager).status_code == 201
     resp = client.post(URL, json=_ticket(acc_west), headers=manager)
-    assert resp.status_code == 422 and resp.json["errors"] == UNKNOWN
+    assert resp.status_code == 409 and resp.json["errors"] == UNKNOWN
 
 
 def test_validation_is_problem_json_with_fields(client, agent, acc1):  # type: ignore[no-untyped-def]

@@ -209,3 +209,35 @@ def test_child_of_invalid_parent_starts_a_new_trace(parent: str | None) -> None:
     match = TRACEPARENT_PATTERN.match(child)
     assert match and match.group(3) == "01"
     assert child_traceparent(parent).split("-")[1] != child.split("-")[1]
+
+
+def test_dataschema_is_kept_checked_and_omitted_when_absent() -> None:
+    url = "http://gateway:8080/api/v1/asyncapi/schemas/leads.lead.converted.v1"
+    env = Envelope.from_bytes(encode(valid_raw(dataschema=url)))
+    assert env.dataschema == url and "dataschema" not in env.extensions
+    assert Envelope.from_bytes(env.to_bytes()).to_dict()["dataschema"] == url
+    assert "dataschema" not in Envelope.from_bytes(encode(valid_raw())).to_dict()
+    with pytest.raises(MalformedEvent, match="dataschema"):
+        Envelope.from_bytes(encode(valid_raw(dataschema=42)))
+
+
+def test_a_service_bus_names_the_schema_of_every_event_it_emits() -> None:
+    import dataclasses
+
+    from sqlalchemy import MetaData, create_engine
+    from sqlalchemy.pool import StaticPool
+
+    from eventbus import BusSettings, ServiceBus
+
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    settings = dataclasses.replace(BusSettings(), broker_url="memory://",
+                                   dataschema_base_url="https://crm.example/api/v1/asyncapi/schemas/")
+    metadata = MetaData()
+    bus = ServiceBus(service="leads", engine=engine, metadata=metadata, settings=settings)
+    metadata.create_all(engine)
+    with bus.session_factory() as session:
+        env = bus.emit(session, "leads.lead.converted.v1", {"lead_id": "L1"}, subject="L1")
+    assert env.dataschema == "https://crm.example/api/v1/asyncapi/schemas/leads.lead.converted.v1"
+    from_env = BusSettings.from_env({"EVENTS_DATASCHEMA_BASE_URL": "https://x/s"})
+    assert from_env.dataschema_base_url == "https://x/s"
+    assert BusSettings().dataschema_base_url.startswith("http://127.0.0.1:8080/")
