@@ -25,7 +25,7 @@ from authn import parse_api_keys
 from eventbus import worker
 from eventbus.testing import wait_for
 from gateway.app import create_app as create_gateway
-from gateway.config import GatewayConfig, RateLimit
+from gateway.config import ROUTE_CLASSES, GatewayConfig
 from telemetry import outage
 from testkit.events import running_worker
 from testkit.issuer import TestIssuer
@@ -127,7 +127,7 @@ def test_gateway_ops_endpoint_answers_503_when_the_service_database_is_down(
     upstream = f"http://127.0.0.1:{server.server_port}"
     gateway = create_gateway(GatewayConfig(
         upstreams={"leads": upstream}, dev_issuer=True, issuer_key_file=tmp_path / "key.pem",
-        api_keys=_api_keys(), rate_limit=RateLimit(rate=1000, burst=1000), ready_timeout=2.0))
+        api_keys=_api_keys(), rate_limits=dict.fromkeys(ROUTE_CLASSES, "1000/second"), ready_timeout=2.0))
     client = gateway.test_client()
     try:
         assert client.get("/api/v1/ops/leads/outbox", headers=ADMIN).status_code == 200

@@ -13,6 +13,7 @@ import flask_smorest
 from flask import Flask, Response, g, jsonify, request
 from flask import json as flask_json
 from flask_smorest.utils import resolve_schema_instance
+from jsonschema import Draft4Validator
 from marshmallow import RAISE, ValidationError
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
@@ -138,6 +139,32 @@ REPLAY_BODY: dict[str, Any] = {"oneOf": [
 ]}
 
 
+DISCARD_BODY: dict[str, Any] = {"oneOf": [
+    {"type": "object", "additionalProperties": False, "required": ["id"],
+     "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 200,
+                           "description": "Event id of one parked message"}}},
+    {"type": "object", "additionalProperties": False, "required": ["confirm"],
+     "minProperties": 2,
+     "description": "A filter (at least one of type, older_than, all: true); it can discard many "
+                    "messages, so it needs confirm: true",
+     "properties": {
+         "type": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Event type"},
+         "older_than": {"type": "number", "minimum": 0, "maximum": 315_360_000,
+                        "description": "Parked more than this many seconds ago"},
+         "all": {"type": "boolean", "enum": [True], "description": "Every parked message"},
+         "confirm": {"type": "boolean", "enum": [True]}}},
+]}
+
+
+def _check_body(schema: dict[str, Any], body: Any) -> None:
+    """422 unless ``body`` is what the operation's declared request schema allows."""
+    errors = sorted(Draft4Validator(schema).iter_errors(body), key=lambda e: list(e.path))
+    if errors:
+        raise Problem(422, "Unprocessable Content", "the body does not match the operation's schema",
+                      errors={"json": {"/".join(map(str, e.path)) or "_schema": [e.message[:200]]
+                                       for e in errors}})
+
+
 def _ops_blueprint(bus: ServiceBus) -> Blueprint:
     ops = Blueprint("ops", __name__, url_prefix="/ops",
                     description="Operator tools (admin only): outbox backlog, parked messages")
@@ -180,12 +207,14 @@ def _ops_blueprint(bus: ServiceBus) -> Blueprint:
         return {"replayed": count}
 
     @ops.route("/parked/discard", methods=["POST"])
+    @ops.doc(requestBody={"required": True, "content": {"application/json": {"schema": DISCARD_BODY}}})
     @ops.response(200)
     @require_roles(authn.ADMIN)
     def discard() -> Any:
         """Remove parked messages for good: one by ``id``, or every one matching ``type`` and/or
         ``older_than`` (seconds), or ``all``; a filter needs ``"confirm": true``."""
         body = request.get_json(silent=True)
+        _check_body(DISCARD_BODY, body)
         try:
             chosen = parked_filter(body if isinstance(body, dict) else {})
         except ValueError as exc:
