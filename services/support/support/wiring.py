@@ -6,7 +6,7 @@ from httpapi import open_bus, utcnow
 from httpapi.service import Clock
 
 from .context import SupportContext
-from .handlers import HandlerDeps, subscriptions
+from .handlers import subscriptions
 from .models import Base
 from .settings import Settings
 
@@ -19,5 +19,5 @@ def build(database_url: str | None = None, broker_url: str | None = None,
     settings = (settings or Settings.from_env()).with_overrides(
         database_url=database_url, broker_url=broker_url, migrate=migrate)
     bus = open_bus(settings, package="support", metadata=Base.metadata,
-                   subscriptions=subscriptions(HandlerDeps(clock=clock)))
+                   subscriptions=subscriptions(clock))
     return SupportContext(settings=settings, bus=bus, clock=clock)

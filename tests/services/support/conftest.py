@@ -7,7 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from support.app import create_app
-from support.models import KnownAccount
+from support.readmodel.models import KnownAccount
 from support.wiring import SupportContext, build
 
 

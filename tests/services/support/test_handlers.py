@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from support.models import KnownAccount
+from support.readmodel.models import KnownAccount
 from support.wiring import SupportContext
 from testkit.events import envelope, publish, running_worker, wait_parked, wait_settled
 

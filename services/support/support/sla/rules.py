@@ -153,3 +153,15 @@ def plan(cal: WorkCalendar, clock: Clock, now: datetime, notified_percent: int,
         due.append(Due(t, at))
         highest = max(highest, t.percent)
     return Plan(due, highest, None)
+
+
+def next_threshold_at(cal: WorkCalendar, clock: Clock, notified_percent: int, warning_percent: int,
+                      chain: Sequence[Mapping[str, object]]) -> datetime | None:
+    """When the first threshold above ``notified_percent`` comes (possibly already past): the
+    moment the scheduler must look at this clock again. None when paused, met or all notified."""
+    if clock.running_since is None:
+        return None
+    for t in thresholds(warning_percent, chain):
+        if t.percent > notified_percent:
+            return threshold_at(cal, clock, t.percent)
+    return None
