@@ -200,6 +200,7 @@ def upgrade() -> None:
     sa.Column('recorded_at', servicedb.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('recorded_by', sa.String(length=100), nullable=True),
     sa.Column('follow_up_ticket_id', sa.String(length=36), nullable=True),
+    sa.Column('overdue_notified_at', servicedb.types.UtcDateTime(timezone=True), nullable=True),
     sa.Column('created_at', servicedb.types.UtcDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_return_visits'))
