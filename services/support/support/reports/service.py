@@ -180,7 +180,7 @@ def weekly(session: Session, policy: SupportPolicy, day: date) -> dict[str, Any]
         .order_by(MajorFault.reported_at)).all()
     return {
         "report": "周报 weekly summary", "week_ending": friday.isoformat(), "timezone": policy.timezone,
-        "from": start, "to": end, "tickets": totals,
+        "from": start.isoformat(), "to": end.isoformat(), "tickets": totals,
         "by_kind": _grouped(session, Ticket.kind, Ticket.created_at >= start, Ticket.created_at < end),
         "sla_breaches": breaches, "satisfaction": _satisfaction(session, start, end),
         "feedback": [{"visit_id": v, "result": visit_rules.LABELS[r], "note": n, "account_id": a}

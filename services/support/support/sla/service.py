@@ -23,7 +23,7 @@ from ..db import claim_notice
 from ..policy.rules import METRICS, SupportPolicy
 from ..policy.service import current_policy
 from ..tickets import rules as ticket_rules
-from ..tickets.events import TICKET_ESCALATED, escalated_payload
+from ..tickets.events import TICKET_ESCALATED, escalated_payload, iso
 from ..tickets.models import Ticket
 from ..workcal.rules import WorkCalendar
 from ..workcal.service import calendar_for
@@ -122,7 +122,7 @@ def clocks_view(session: Session, ticket_id: str, policy: SupportPolicy, now: da
         used = rules.elapsed(cal, clock, now)
         out.append({
             "metric": metric, "state": clock.state, "target_minutes": row.target_seconds / 60,
-            "elapsed_minutes": round(used / 60, 2), "due_at": row.due_at, "met_at": row.met_at,
+            "elapsed_minutes": round(used / 60, 2), "due_at": iso(row.due_at), "met_at": iso(row.met_at),
             "breached": used > row.target_seconds, "attained": row.attained,
             "percent_used": round(100 * used / row.target_seconds, 1),
         })

@@ -42,8 +42,8 @@ def _visit_view(session: Any, visit: ReturnVisit) -> dict[str, Any]:
     script = session.get(VisitScript, visit.script_id) if visit.script_id else session.scalars(
         select(VisitScript).where(VisitScript.active.is_(True), VisitScript.reason == visit.reason)
         .order_by(VisitScript.name).limit(1)).first()
-    out["script"] = ({c.key: getattr(script, c.key) for c in VisitScript.__table__.columns}
-                     if script else None)
+    out["script"] = ({c.key: getattr(script, c.key) for c in VisitScript.__table__.columns
+                      if c.key not in ("updated_at", "updated_by")} if script else None)
     return out
 
 
