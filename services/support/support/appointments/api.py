@@ -74,10 +74,10 @@ class Schedule(MethodView):
         """Scheduled visits in a window, in the order to serve them: urgent, then brand /
         high-grade customers, then by time. A technician sees their own."""
         principal = current_principal()
-        if query["to"] <= query["from"] or (query["to"] - query["from"]).days > 62:
+        if query["to"] <= query["from_"] or (query["to"] - query["from_"]).days > 62:
             raise Invalid({"to": "Must be after from, at most 62 days later."}, "query")
         stmt = select(Appointment).where(Appointment.status == "scheduled",
-                                         Appointment.starts_at >= query["from"],
+                                         Appointment.starts_at >= query["from_"],
                                          Appointment.starts_at < query["to"])
         technician = query["technician_id"]
         if not principal.has_any(*BOOKERS):
