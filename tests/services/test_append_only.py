@@ -38,3 +38,25 @@ def test_history_rows_can_be_added_but_never_changed(engine: Engine) -> None:
 def test_only_plain_table_names() -> None:
     with pytest.raises(ValueError):
         make_append_only(None, "x; DROP TABLE y")  # type: ignore[arg-type]
+
+
+SUPPORT_HISTORY = ("support_policy_changes", "ticket_history", "ticket_contacts", "sla_ledger",
+                   "complaint_steps", "complaint_approvals", "accountability_entries",
+                   "appointment_changes", "fault_updates")
+
+
+def test_support_history_tables_are_append_only(db_url: str) -> None:
+    """The support migration makes every history table append-only, on both databases."""
+    from support.wiring import build
+
+    ctx = build(db_url, "memory://", migrate=True)
+    try:
+        with ctx.bus.engine.begin() as conn:
+            conn.execute(text("INSERT INTO ticket_history (ticket_id, at, actor, action) "
+                              "VALUES ('t', '2026-03-02 02:00:00', 'agent', 'open')"))
+        for table in SUPPORT_HISTORY:
+            for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+                with pytest.raises(DatabaseError, match="append-only"), ctx.bus.engine.begin() as conn:
+                    conn.execute(text(statement))
+    finally:
+        ctx.bus.engine.dispose()

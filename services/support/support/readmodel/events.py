@@ -54,12 +54,12 @@ class AccountOpenedIn(_Lenient):
     owner_id = fields.String(required=True)
     owner_team = fields.String(load_default=None, allow_none=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    account = fields.Nested(AccountSnapshotIn, load_default=None, allow_none=True)
+    account = fields.Nested(AccountSnapshotIn, allow_none=True)  # absent in today's events
 
 
 class AccountEventIn(_Lenient):
     """Any other account, archive or credit-hold event: only the snapshot matters. An event
     without one (e.g. an older ``accounts.account.linked.v1``) changes nothing."""
 
-    account_id = fields.String(load_default=None)
-    account = fields.Nested(AccountSnapshotIn, load_default=None, allow_none=True)
+    account_id = fields.String()
+    account = fields.Nested(AccountSnapshotIn, allow_none=True)
