@@ -22,8 +22,12 @@ from .wiring import build
 
 def _problem(error: SupportError) -> Response:
     if isinstance(error, Invalid):
-        return problem_response(422, error.title, "The request did not validate; see errors for each field.",
-                                errors={error.location: error.errors})
+        return problem_response(
+            422,
+            error.title,
+            "The request did not validate; see errors for each field.",
+            errors={error.location: error.errors},
+        )
     return problem_response(error.status, error.title, str(error) or None)
 
 
@@ -34,13 +38,21 @@ def _illegal(error: IllegalTransition) -> Response:
 def create_app(ctx: SupportContext | None = None, verifier: authn.Verifier | None = None) -> Flask:
     ctx = ctx or build()
     app = create_service_app(
-        context=ctx, title="CRM Support",
-        blueprints=[tickets_blp, complaints_blp, appointments_blp, visits_blp, faults_blp,
-                    reports_blp, policy_blp],
+        context=ctx,
+        title="CRM Support",
+        blueprints=[
+            tickets_blp,
+            complaints_blp,
+            appointments_blp,
+            visits_blp,
+            faults_blp,
+            reports_blp,
+            policy_blp,
+        ],
         verifier=verifier,
         description="Support desk: tickets with first-responder ownership and SLAs on the China "
-                    "business calendar, the nine-step complaint flow, appointments, return visits, "
-                    "major faults, reports.",
+        "business calendar, the nine-step complaint flow, appointments, return visits, "
+        "major faults, reports.",
     )
     app.register_error_handler(SupportError, _problem)
     app.register_error_handler(IllegalTransition, _illegal)

@@ -18,5 +18,11 @@ class SupportContext(ServiceContext):
         """The support timers every ``scheduler_interval`` seconds on this context's clock."""
         from .scheduler import job
 
-        return [start_periodic(f"{self.bus.service}-timers", self.settings.scheduler_interval,
-                               job(self.bus.session_factory, self.bus, self.clock), stop)]
+        return [
+            start_periodic(
+                f"{self.bus.service}-timers",
+                self.settings.scheduler_interval,
+                job(self.bus.session_factory, self.bus, self.clock),
+                stop,
+            )
+        ]

@@ -36,7 +36,15 @@ class NoticeSent(Base):
 
 def claim_notice(session: Session, key: str, kind: str, subject_id: str, now: datetime) -> bool:
     """Insert the notice's row; False when it was sent before (by this or another replica)."""
-    stmt = dialect_insert(session, NoticeSent).values(
-        key=key, kind=kind, subject_id=subject_id, sent_at=now,
-    ).on_conflict_do_nothing(index_elements=["key"]).returning(NoticeSent.key)
+    stmt = (
+        dialect_insert(session, NoticeSent)
+        .values(
+            key=key,
+            kind=kind,
+            subject_id=subject_id,
+            sent_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(NoticeSent.key)
+    )
     return session.execute(stmt).first() is not None

@@ -12,8 +12,20 @@ from .tickets.events import PUBLISHED as TICKET_EVENTS
 from .tickets.events import TICKET_OPENED
 from .visits.events import PUBLISHED as VISIT_EVENTS
 
-PUBLISHED = (*TICKET_EVENTS, *SLA_EVENTS, *COMPLAINT_EVENTS, *APPOINTMENT_EVENTS, *VISIT_EVENTS,
-             *FAULT_EVENTS)
+PUBLISHED = (
+    *TICKET_EVENTS,
+    *SLA_EVENTS,
+    *COMPLAINT_EVENTS,
+    *APPOINTMENT_EVENTS,
+    *VISIT_EVENTS,
+    *FAULT_EVENTS,
+)
 
-__all__ = ["ACCOUNT_OPENED", "PUBLISHED", "TICKET_OPENED", "AccountEventIn", "AccountOpenedIn",
-           "AccountSnapshotIn"]
+__all__ = [
+    "ACCOUNT_OPENED",
+    "PUBLISHED",
+    "TICKET_OPENED",
+    "AccountEventIn",
+    "AccountOpenedIn",
+    "AccountSnapshotIn",
+]

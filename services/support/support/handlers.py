@@ -19,7 +19,7 @@ from .readmodel.handlers import subscriptions as readmodel_subscriptions
 
 
 class PatternSubscriptions(dict[str, Subscription]):
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if key in self:
             return self[key]
         for pattern, sub in self.items():

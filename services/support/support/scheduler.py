@@ -36,10 +36,12 @@ def run_all(session_factory: sessionmaker[Session], bus: ServiceBus, now: dateti
     return emitted
 
 
-def job(session_factory: sessionmaker[Session], bus: ServiceBus,
-        clock: Callable[[], datetime]) -> Callable[[], None]:
+def job(
+    session_factory: sessionmaker[Session], bus: ServiceBus, clock: Callable[[], datetime]
+) -> Callable[[], None]:
     def run() -> None:
         emitted = run_all(session_factory, bus, clock())
         if emitted:
             log.info("support timers: %s", dict(emitted))
+
     return run

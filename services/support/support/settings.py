@@ -18,5 +18,7 @@ class Settings(ServiceSettings):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = environ_or_os(environ)
-        return cls(**cls.common_from_env(SERVICE, env),
-                   scheduler_interval=float(env.get("SUPPORT_SCHEDULER_INTERVAL") or 30))
+        return cls(
+            **cls.common_from_env(SERVICE, env),
+            scheduler_interval=float(env.get("SUPPORT_SCHEDULER_INTERVAL") or 30),
+        )

@@ -18,8 +18,12 @@ def ctx() -> SupportContext:
 def unprocessable(errors: Mapping[str, list[str] | str], location: str = "json") -> Problem:
     """422 with per-field errors, like the schema's own validation errors."""
     fields = {k: v if isinstance(v, list) else [v] for k, v in errors.items()}
-    return Problem(422, "Unprocessable Content", "The request did not validate; see errors for each field.",
-                   errors={location: fields})
+    return Problem(
+        422,
+        "Unprocessable Content",
+        "The request did not validate; see errors for each field.",
+        errors={location: fields},
+    )
 
 
 def conflict(detail: str) -> Problem:

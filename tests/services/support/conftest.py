@@ -54,8 +54,10 @@ def client(support_ctx: SupportContext, issuer: TestIssuer) -> FlaskClient:
 @pytest.fixture
 def timers(support_ctx: SupportContext, clock: FakeClock) -> Callable[[], dict[str, int]]:
     """One pass of every scheduler at the fake clock's time (what the worker runs)."""
+
     def run() -> dict[str, int]:
         return dict(run_all(support_ctx.bus.session_factory, support_ctx.bus, clock()))
+
     return run
 
 
@@ -63,12 +65,28 @@ def timers(support_ctx: SupportContext, clock: FakeClock) -> Callable[[], dict[s
 def known_account(support_ctx: SupportContext) -> Callable[..., str]:
     """Put an account straight into the read model (as if accounts' event had arrived)."""
 
-    def add(account_id: str, owner_id: str = "rep1", owner_team: str | None = "east",
-            code: str = "C-000001", name: str = "Ningbo Harbour Trading", **extra: Any) -> str:
+    def add(
+        account_id: str,
+        owner_id: str = "rep1",
+        owner_team: str | None = "east",
+        code: str = "C-000001",
+        name: str = "Ningbo Harbour Trading",
+        **extra: Any,
+    ) -> str:
         with support_ctx.bus.session_factory() as s, s.begin():
-            s.add(KnownAccount(account_id=account_id, name=name, code=code, owner_id=owner_id,
-                               owner_team=owner_team, version=1, updated_at=datetime.now(UTC),
-                               status="active", **extra))
+            s.add(
+                KnownAccount(
+                    account_id=account_id,
+                    name=name,
+                    code=code,
+                    owner_id=owner_id,
+                    owner_team=owner_team,
+                    version=1,
+                    updated_at=datetime.now(UTC),
+                    status="active",
+                    **extra,
+                )
+            )
         return account_id
 
     return add

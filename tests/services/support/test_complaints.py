@@ -29,8 +29,9 @@ def step(client: FlaskClient, headers: H, ticket_id: str, n: int, **data: Any) -
     return client.post(f"{URL}/{ticket_id}/complaint/steps", json={"step": n, **data}, headers=headers)
 
 
-def test_the_full_flow_in_order(client: FlaskClient, agent: H, opsmgr: H, gm: H, ceo: H, acc: str,
-                                support_ctx: SupportContext) -> None:
+def test_the_full_flow_in_order(
+    client: FlaskClient, agent: H, opsmgr: H, gm: H, ceo: H, acc: str, support_ctx: SupportContext
+) -> None:
     t = open_ticket(client, agent, acc, kind="complaint", subject="Wrong colour delivered")
     assert step(client, agent, t["id"], 2, problem_found=True).status_code == 409  # ② before ①
     r = step(client, agent, t["id"], 1, material="Photos of the door panels", attachments=["p1.jpg"])
@@ -40,21 +41,38 @@ def test_the_full_flow_in_order(client: FlaskClient, agent: H, opsmgr: H, gm: H,
     assert step(client, agent, t["id"], 2, problem_found=True).status_code == 200
     assert step(client, agent, t["id"], 3, category="quality").status_code == 200
     assert step(client, agent, t["id"], 5, opinion="fine").status_code == 409  # ⑤ before ④
-    r = step(client, agent, t["id"], 4, plan="Replace 4 panels", departments=["quality", "technical"],
-             compensation="20000.00")
+    r = step(
+        client,
+        agent,
+        t["id"],
+        4,
+        plan="Replace 4 panels",
+        departments=["quality", "technical"],
+        compensation="20000.00",
+    )
     assert r.status_code == 200 and r.json["compensation"] == "20000.00"
     assert step(client, agent, t["id"], 5, opinion="agreed").status_code == 403  # not the signer
     r = step(client, opsmgr, t["id"], 5, opinion="Talked to Mr Wang; replace and apologise")
     assert r.status_code == 200 and r.json["approvals_missing"] == ["sales_gm", "group_gm"]
     assert step(client, agent, t["id"], 6, satisfied=True).status_code == 409  # approvals missing
-    assert client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True},
-                       headers=agent).status_code == 403
+    assert (
+        client.post(
+            f"{URL}/{t['id']}/complaint/approvals", json={"approved": True}, headers=agent
+        ).status_code
+        == 403
+    )
     r = client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True}, headers=gm)
     assert r.status_code == 200 and r.json["approvals_missing"] == ["group_gm"]
-    assert client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True},
-                       headers=gm).status_code == 403  # already approved by that role
-    assert client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True},
-                       headers=ceo).json["approvals_missing"] == []
+    assert (
+        client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True}, headers=gm).status_code
+        == 403
+    )  # already approved by that role
+    assert (
+        client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True}, headers=ceo).json[
+            "approvals_missing"
+        ]
+        == []
+    )
     r = step(client, agent, t["id"], 6, satisfied=True)
     assert r.status_code == 200 and r.json["next_steps"] == [8]
     assert step(client, agent, t["id"], 7, note="sue").status_code == 409
@@ -80,11 +98,16 @@ def test_no_problem_closes_with_the_explanation(client: FlaskClient, agent: H, a
     assert step(client, agent, t["id"], 3, category="quality").status_code == 409
 
 
-def test_not_satisfied_goes_to_litigation(client: FlaskClient, supervisor: H, opsmgr: H, gm: H,
-                                          acc: str) -> None:
+def test_not_satisfied_goes_to_litigation(
+    client: FlaskClient, supervisor: H, opsmgr: H, gm: H, acc: str
+) -> None:
     t = open_ticket(client, supervisor, acc, kind="dispute")
-    for n, data in [(1, {"material": "m"}), (2, {"problem_found": True}), (3, {"category": "non_quality"}),
-                    (4, {"plan": "refund half"})]:
+    for n, data in [
+        (1, {"material": "m"}),
+        (2, {"problem_found": True}),
+        (3, {"category": "non_quality"}),
+        (4, {"plan": "refund half"}),
+    ]:
         assert step(client, supervisor, t["id"], n, **data).status_code == 200
     step(client, opsmgr, t["id"], 5, opinion="ok")
     client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": True}, headers=gm)
@@ -94,34 +117,48 @@ def test_not_satisfied_goes_to_litigation(client: FlaskClient, supervisor: H, op
     assert r.status_code == 200 and r.json["litigation"] is True and r.json["step"] == 9
 
 
-def test_rejected_approval_returns_to_the_plan(client: FlaskClient, supervisor: H, opsmgr: H, gm: H,
-                                               acc: str) -> None:
+def test_rejected_approval_returns_to_the_plan(
+    client: FlaskClient, supervisor: H, opsmgr: H, gm: H, acc: str
+) -> None:
     t = open_ticket(client, supervisor, acc, kind="complaint")
-    for n, data in [(1, {"material": "m"}), (2, {"problem_found": True}), (3, {"category": "quality"}),
-                    (4, {"plan": "p"})]:
+    for n, data in [
+        (1, {"material": "m"}),
+        (2, {"problem_found": True}),
+        (3, {"category": "quality"}),
+        (4, {"plan": "p"}),
+    ]:
         step(client, supervisor, t["id"], n, **data)
     step(client, opsmgr, t["id"], 5, opinion="ok")
-    r = client.post(f"{URL}/{t['id']}/complaint/approvals", json={"approved": False, "note": "too much"},
-                    headers=gm)
+    r = client.post(
+        f"{URL}/{t['id']}/complaint/approvals", json={"approved": False, "note": "too much"}, headers=gm
+    )
     assert r.json["step"] == 3 and r.json["next_steps"] == [4]
     assert step(client, supervisor, t["id"], 4, plan="cheaper plan").status_code == 200
     step(client, opsmgr, t["id"], 5, opinion="ok again")
-    assert client.get(f"{URL}/{t['id']}/complaint", headers=supervisor).json["approvals_missing"] == ["sales_gm"]
+    assert client.get(f"{URL}/{t['id']}/complaint", headers=supervisor).json["approvals_missing"] == [
+        "sales_gm"
+    ]
 
 
 def test_step_input_and_kind_errors(client: FlaskClient, agent: H, acc: str) -> None:
     t = open_ticket(client, agent, acc, kind="complaint")
-    assert step(client, agent, t["id"], 1).status_code == 422                  # no material
-    assert step(client, agent, t["id"], 9).status_code == 422                  # ⑨ is automatic
+    assert step(client, agent, t["id"], 1).status_code == 422  # no material
+    assert step(client, agent, t["id"], 9).status_code == 422  # ⑨ is automatic
     assert step(client, agent, t["id"], 1, material="m", colour="red").status_code == 422
     assert step(client, agent, t["id"], 1, material="m", compensation="5.00").status_code == 422
     inquiry = open_ticket(client, agent, acc, kind="inquiry")
     assert step(client, agent, inquiry["id"], 1, material="m").status_code == 409
 
 
-def test_grievance_transferred_after_three_days(client: FlaskClient, agent: H, supervisor: H, acc: str,
-                                                clock: FakeClock, support_ctx: SupportContext,
-                                                timers: Callable[[], dict[str, int]]) -> None:
+def test_grievance_transferred_after_three_days(
+    client: FlaskClient,
+    agent: H,
+    supervisor: H,
+    acc: str,
+    clock: FakeClock,
+    support_ctx: SupportContext,
+    timers: Callable[[], dict[str, int]],
+) -> None:
     t = open_ticket(client, agent, acc, kind="complaint")
     clock.advance(days=2, hours=23)
     timers()
@@ -136,22 +173,37 @@ def test_grievance_transferred_after_three_days(client: FlaskClient, agent: H, s
     assert ticket["queue"] == event["data"]["to_department"] and ticket["assignee_id"] is None
     entries = client.get(f"{URL}/{t['id']}/accountability", headers=supervisor).json["items"]
     assert [(e["person_id"], e["person_role"], e["amount"]) for e in entries] == [
-        ("agent", "employee", "500.00"), (None, "manager", "500.00")]
+        ("agent", "employee", "500.00"),
+        (None, "manager", "500.00"),
+    ]
 
 
-def test_accountability_entries_use_policy_amounts(client: FlaskClient, agent: H, opsmgr: H, admin: H,
-                                                   acc: str) -> None:
+def test_accountability_entries_use_policy_amounts(
+    client: FlaskClient, agent: H, opsmgr: H, admin: H, acc: str
+) -> None:
     t = open_ticket(client, agent, acc, kind="complaint")
     url = f"{URL}/{t['id']}/accountability"
-    assert client.post(url, json={"rule": "grievance_found", "employee_id": "agent"},
-                       headers=agent).status_code == 403
+    assert (
+        client.post(url, json={"rule": "grievance_found", "employee_id": "agent"}, headers=agent).status_code
+        == 403
+    )
     r = client.post(url, json={"rule": "grievance_found", "employee_id": "agent"}, headers=opsmgr)
     assert r.status_code == 201 and [e["amount"] for e in r.json["items"]] == ["100.00"]
-    client.put("/api/v1/support/policy", headers=admin,
-               json={"penalty_executive_complaint": "150.00", "reason": "2027 rules"})
-    r = client.post(url, json={"rule": "executive_complaint", "employee_id": "agent",
-                               "manager_id": "manager"}, headers=opsmgr)
+    client.put(
+        "/api/v1/support/policy",
+        headers=admin,
+        json={"penalty_executive_complaint": "150.00", "reason": "2027 rules"},
+    )
+    r = client.post(
+        url,
+        json={"rule": "executive_complaint", "employee_id": "agent", "manager_id": "manager"},
+        headers=opsmgr,
+    )
     assert [(e["person_role"], e["amount"]) for e in r.json["items"]] == [
-        ("employee", "150.00"), ("manager", "150.00")]
-    assert client.post(url, json={"rule": "fine_everyone", "employee_id": "x"},
-                       headers=opsmgr).status_code == 422
+        ("employee", "150.00"),
+        ("manager", "150.00"),
+    ]
+    assert (
+        client.post(url, json={"rule": "fine_everyone", "employee_id": "x"}, headers=opsmgr).status_code
+        == 422
+    )

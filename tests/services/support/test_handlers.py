@@ -18,11 +18,20 @@ OPENED = "accounts.account.opened.v1"
 def opened(account_id: str, version: int = 1, **overrides):  # type: ignore[no-untyped-def]
     """A payload as accounts publishes it (see accounts.events.opened_payload)."""
     return {
-        "account_id": account_id, "code": "C-000001", "name": "Hangzhou Bamboo Co., Ltd.",
-        "company": "Hangzhou Bamboo Co., Ltd.", "phone": "+8657188886666", "email": None,
-        "owner_id": "rep1", "owner_team": "east", "source_lead_id": str(uuid.uuid4()),
-        "source_lead_code": "L-000007", "source_lead_name": "Wang Wu",
-        "opened_at": "2026-11-23T09:30:01+00:00", "opened_by": "rep1", "version": version,
+        "account_id": account_id,
+        "code": "C-000001",
+        "name": "Hangzhou Bamboo Co., Ltd.",
+        "company": "Hangzhou Bamboo Co., Ltd.",
+        "phone": "+8657188886666",
+        "email": None,
+        "owner_id": "rep1",
+        "owner_team": "east",
+        "source_lead_id": str(uuid.uuid4()),
+        "source_lead_code": "L-000007",
+        "source_lead_name": "Wang Wu",
+        "opened_at": "2026-11-23T09:30:01+00:00",
+        "opened_by": "rep1",
+        "version": version,
         **overrides,
     }
 
@@ -40,7 +49,12 @@ def test_opened_account_becomes_known(support_ctx: SupportContext) -> None:
     known = _known(support_ctx, account_id)
     assert known is not None
     assert (known.code, known.name, known.owner_id, known.owner_team, known.version) == (
-        "C-000001", "Hangzhou Bamboo Co., Ltd.", "rep1", "east", 1)
+        "C-000001",
+        "Hangzhou Bamboo Co., Ltd.",
+        "rep1",
+        "east",
+        1,
+    )
 
 
 def test_redelivery_is_harmless(support_ctx: SupportContext) -> None:
@@ -108,22 +122,49 @@ def test_event_makes_tickets_possible(support_ctx: SupportContext, issuer) -> No
 
 # -- the account snapshot (CONTRACTS.md) -------------------------------------------------------
 
+
 def snapshot(account_id: str, version: int, **overrides):  # type: ignore[no-untyped-def]
-    return {"id": account_id, "code": "C-000042", "name": "Hangzhou Bamboo Co., Ltd.",
-            "owner_id": "rep1", "owner_team": "east", "status": "active", "archive_state": "approved",
-            "grade": "B", "member": True, "key_customer": False, "credit_hold": False,
-            "city": "Hangzhou", "timezone": "Asia/Shanghai",
-            "contact": {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000", "email": "wang@x.cn"},
-            "version": version, **overrides}
+    return {
+        "id": account_id,
+        "code": "C-000042",
+        "name": "Hangzhou Bamboo Co., Ltd.",
+        "owner_id": "rep1",
+        "owner_team": "east",
+        "status": "active",
+        "archive_state": "approved",
+        "grade": "B",
+        "member": True,
+        "key_customer": False,
+        "credit_hold": False,
+        "city": "Hangzhou",
+        "timezone": "Asia/Shanghai",
+        "contact": {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000", "email": "wang@x.cn"},
+        "version": version,
+        **overrides,
+    }
 
 
 def test_snapshot_events_keep_the_read_model(support_ctx: SupportContext) -> None:
     account_id = str(uuid.uuid4())
-    graded = {"account_id": account_id, "code": "C-000042", "version": 2, "old_grade": None,
-              "new_grade": "B", "score": 82, "actor": "reviewer", "at": "2026-11-23T09:30:01+00:00",
-              "account": snapshot(account_id, 2)}
-    hold = {"account_id": account_id, "code": "C-000042", "reasons": ["overdue"], "actor": "finance",
-            "at": "2026-11-24T09:30:01+00:00", "account": snapshot(account_id, 3, credit_hold=True)}
+    graded = {
+        "account_id": account_id,
+        "code": "C-000042",
+        "version": 2,
+        "old_grade": None,
+        "new_grade": "B",
+        "score": 82,
+        "actor": "reviewer",
+        "at": "2026-11-23T09:30:01+00:00",
+        "account": snapshot(account_id, 2),
+    }
+    hold = {
+        "account_id": account_id,
+        "code": "C-000042",
+        "reasons": ["overdue"],
+        "actor": "finance",
+        "at": "2026-11-24T09:30:01+00:00",
+        "account": snapshot(account_id, 3, credit_hold=True),
+    }
     with running_worker(support_ctx.bus) as bus:
         publish(bus, envelope(OPENED, opened(account_id)))
         publish(bus, envelope("accounts.account.graded.v1", graded))
@@ -132,16 +173,31 @@ def test_snapshot_events_keep_the_read_model(support_ctx: SupportContext) -> Non
     known = _known(support_ctx, account_id)
     assert known is not None
     assert (known.version, known.grade, known.member, known.credit_hold, known.archive_state) == (
-        3, "B", True, True, "approved")
-    assert known.contact == {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000",
-                             "email": "wang@x.cn"}
+        3,
+        "B",
+        True,
+        True,
+        "approved",
+    )
+    assert known.contact == {
+        "name": "Wang Wu",
+        "title": "总",
+        "mobile": "+8613800138000",
+        "email": "wang@x.cn",
+    }
     assert known.phone == "13800138000" and known.timezone == "Asia/Shanghai"
 
 
 def test_archive_and_future_account_events_arrive_by_pattern(support_ctx: SupportContext) -> None:
     account_id = str(uuid.uuid4())
-    approved = {"account_id": account_id, "code": "C-000042", "actor": "ceo", "reason": "ok",
-                "at": "2026-11-23T09:30:01+00:00", "account": snapshot(account_id, 4, grade="A")}
+    approved = {
+        "account_id": account_id,
+        "code": "C-000042",
+        "actor": "ceo",
+        "reason": "ok",
+        "at": "2026-11-23T09:30:01+00:00",
+        "account": snapshot(account_id, 4, grade="A"),
+    }
     future = {"account_id": account_id, "account": snapshot(account_id, 5, status="inactive", grade="A")}
     with running_worker(support_ctx.bus) as bus:
         publish(bus, envelope("accounts.archive.approved.v1", approved))
@@ -154,14 +210,18 @@ def test_archive_and_future_account_events_arrive_by_pattern(support_ctx: Suppor
 
 def test_snapshot_released_hold_and_older_versions(support_ctx: SupportContext) -> None:
     account_id = str(uuid.uuid4())
-    placed = envelope("accounts.credit.hold_placed.v1",
-                      {"account_id": account_id, "account": snapshot(account_id, 7, credit_hold=True)})
-    released = envelope("accounts.credit.hold_released.v1",
-                        {"account_id": account_id, "account": snapshot(account_id, 8, credit_hold=False)})
+    placed = envelope(
+        "accounts.credit.hold_placed.v1",
+        {"account_id": account_id, "account": snapshot(account_id, 7, credit_hold=True)},
+    )
+    released = envelope(
+        "accounts.credit.hold_released.v1",
+        {"account_id": account_id, "account": snapshot(account_id, 8, credit_hold=False)},
+    )
     with running_worker(support_ctx.bus) as bus:
         publish(bus, released)
-        publish(bus, placed)      # older, arrives late: ignored
-        publish(bus, released)    # redelivered: applied once
+        publish(bus, placed)  # older, arrives late: ignored
+        publish(bus, released)  # redelivered: applied once
         wait_settled(bus, "duplicate")
         wait_settled(bus, "handled", count=2)
     known = _known(support_ctx, account_id)
@@ -179,7 +239,8 @@ def test_opened_with_snapshot_wins_over_top_level(support_ctx: SupportContext) -
 
 
 def test_event_without_snapshot_changes_nothing_and_bad_snapshot_is_parked(
-        support_ctx: SupportContext) -> None:
+    support_ctx: SupportContext,
+) -> None:
     account_id = str(uuid.uuid4())
     bad = {"account_id": account_id, "account": {"id": account_id, "version": 2}}
     with running_worker(support_ctx.bus) as bus:
@@ -198,14 +259,32 @@ def test_ticket_shows_the_snapshot(support_ctx: SupportContext, issuer) -> None:
     agent = issuer.headers("agent", "support_agent")
     account_id = str(uuid.uuid4())
     with running_worker(support_ctx.bus) as bus:
-        publish(bus, envelope("accounts.credit.hold_placed.v1",
-                              {"account_id": account_id, "account": snapshot(account_id, 3, credit_hold=True)}))
+        publish(
+            bus,
+            envelope(
+                "accounts.credit.hold_placed.v1",
+                {"account_id": account_id, "account": snapshot(account_id, 3, credit_hold=True)},
+            ),
+        )
         wait_settled(bus, "handled")
-    resp = client.post("/api/v1/support/tickets", headers=agent,
-                       json={"account_id": account_id, "kind": "inquiry", "subject": "Where is my order?"})
+    resp = client.post(
+        "/api/v1/support/tickets",
+        headers=agent,
+        json={"account_id": account_id, "kind": "inquiry", "subject": "Where is my order?"},
+    )
     assert resp.status_code == 201
     assert resp.json["account"] == {
-        "id": account_id, "code": "C-000042", "name": "Hangzhou Bamboo Co., Ltd.", "owner_id": "rep1",
-        "owner_team": "east", "grade": "B", "member": True, "key_customer": False, "status": "active",
-        "credit_hold": True, "timezone": "Asia/Shanghai", "version": 3,
-        "contact": {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000", "email": "wang@x.cn"}}
+        "id": account_id,
+        "code": "C-000042",
+        "name": "Hangzhou Bamboo Co., Ltd.",
+        "owner_id": "rep1",
+        "owner_team": "east",
+        "grade": "B",
+        "member": True,
+        "key_customer": False,
+        "status": "active",
+        "credit_hold": True,
+        "timezone": "Asia/Shanghai",
+        "version": 3,
+        "contact": {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000", "email": "wang@x.cn"},
+    }

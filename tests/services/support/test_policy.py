@@ -15,8 +15,15 @@ def test_defaults_change_and_audit(client: FlaskClient, admin: H, agent: H, supe
     assert policy["version"] == 0 and policy["policy"]["sla_warning_percent"] == 80
     assert policy["policy"]["business_hours_start"] == "09:00"
     assert policy["policy"]["penalty_unresolved"] == "500.00"
-    r = client.put(URL, headers=admin, json={"sla_warning_percent": 75, "extra_holidays": ["2027-02-08"],
-                                             "reason": "Warn earlier; office closed"})
+    r = client.put(
+        URL,
+        headers=admin,
+        json={
+            "sla_warning_percent": 75,
+            "extra_holidays": ["2027-02-08"],
+            "reason": "Warn earlier; office closed",
+        },
+    )
     assert r.status_code == 200 and r.json["version"] == 1 and r.json["updated_by"] == "admin"
     changes = client.get(f"{URL}/changes", headers=supervisor).json["items"]
     assert changes[0]["reason"] == "Warn earlier; office closed"
@@ -27,12 +34,18 @@ def test_defaults_change_and_audit(client: FlaskClient, admin: H, agent: H, supe
 
 
 def test_bad_changes(client: FlaskClient, admin: H, supervisor: H, agent: H) -> None:
-    r = client.put(URL, headers=admin, json={"sla_warning_percent": 120, "business_hours_end": "8:00",
-                                             "reason": "typo"})
-    assert r.status_code == 422 and set(r.json["errors"]["json"]) == {"sla_warning_percent",
-                                                                      "business_hours_end"}
+    r = client.put(
+        URL, headers=admin, json={"sla_warning_percent": 120, "business_hours_end": "8:00", "reason": "typo"}
+    )
+    assert r.status_code == 422 and set(r.json["errors"]["json"]) == {
+        "sla_warning_percent",
+        "business_hours_end",
+    }
     assert client.put(URL, headers=admin, json={"sla_warning_percent": 70}).status_code == 422  # reason
     assert client.put(URL, headers=admin, json={"reason": "nothing"}).status_code == 422
     assert client.put(URL, headers=admin, json={"warp": 9, "reason": "x"}).status_code == 422
-    assert client.put(URL, headers=supervisor, json={"sla_warning_percent": 70, "reason": "x"}).status_code == 403
+    assert (
+        client.put(URL, headers=supervisor, json={"sla_warning_percent": 70, "reason": "x"}).status_code
+        == 403
+    )
     assert client.get(f"{URL}/changes", headers=agent).status_code == 403

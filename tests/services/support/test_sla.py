@@ -63,9 +63,14 @@ def test_spring_festival_and_national_day(client: FlaskClient, agent: H, acc: st
     assert datetime.fromisoformat(sla(client, agent, t["id"])["first_response"]["due_at"]) == local(10, 8, 12)
 
 
-def test_warning_breach_and_escalation_chain_each_once(client: FlaskClient, agent: H, acc: str,
-                                                       clock: FakeClock, support_ctx: SupportContext,
-                                                       timers: Callable[[], dict[str, int]]) -> None:
+def test_warning_breach_and_escalation_chain_each_once(
+    client: FlaskClient,
+    agent: H,
+    acc: str,
+    clock: FakeClock,
+    support_ctx: SupportContext,
+    timers: Callable[[], dict[str, int]],
+) -> None:
     t = open_ticket(client, agent, acc)  # first response 4 h: warning 13:12, due 14:00
     clock.set(local(3, 2, 13, 11))
     timers()
@@ -76,30 +81,41 @@ def test_warning_breach_and_escalation_chain_each_once(client: FlaskClient, agen
     assert types(support_ctx) == [("support.sla.warning.v1", "first_response", None)]
     clock.set(local(3, 2, 14))
     timers()
-    assert types(support_ctx)[1:] == [("support.sla.breached.v1", "first_response", None),
-                                      ("support.ticket.escalated.v1", "first_response", 1)]
+    assert types(support_ctx)[1:] == [
+        ("support.sla.breached.v1", "first_response", None),
+        ("support.ticket.escalated.v1", "first_response", 1),
+    ]
     breach = outbox_events(support_ctx.bus, "support.sla.breached.v1")[0]["data"]
     assert breach["role"] == "support_supervisor" and breach["owner_id"] == "agent"
     assert breach["kind"] == "repair" and breach["priority"] == "normal"
     assert datetime.fromisoformat(breach["due_at"]) == local(3, 2, 14)
     clock.set(local(3, 3, 13))  # 150 % = 6 h → Tue 10:00 … 200 % = 8 h → Tue 09:00+? (Mon 10-18 = 8 h)
     timers()
-    levels = [(e["data"]["level"], e["data"]["role"]) for e in
-              outbox_events(support_ctx.bus, "support.ticket.escalated.v1")]
+    levels = [
+        (e["data"]["level"], e["data"]["role"])
+        for e in outbox_events(support_ctx.bus, "support.ticket.escalated.v1")
+    ]
     assert levels == [(1, "support_supervisor"), (2, "sales_gm"), (3, "group_gm")]
     assert client.get(f"{URL}/{t['id']}", headers=agent).json["escalation_level"] == 3
     clock.set(local(3, 20, 9))
     timers()
     # the resolution clock went through all its thresholds too, each once
     resolution = [x for x in types(support_ctx) if x[1] == "resolution"]
-    assert [x[0] for x in resolution] == ["support.sla.warning.v1", "support.sla.breached.v1"] + \
-        ["support.ticket.escalated.v1"] * 3
+    assert [x[0] for x in resolution] == ["support.sla.warning.v1", "support.sla.breached.v1"] + [
+        "support.ticket.escalated.v1"
+    ] * 3
     timers()
     assert len(types(support_ctx)) == 10
 
 
-def test_first_response_met_in_time(client: FlaskClient, agent: H, acc: str, clock: FakeClock,
-                                    support_ctx: SupportContext, timers: Callable[[], dict[str, int]]) -> None:
+def test_first_response_met_in_time(
+    client: FlaskClient,
+    agent: H,
+    acc: str,
+    clock: FakeClock,
+    support_ctx: SupportContext,
+    timers: Callable[[], dict[str, int]],
+) -> None:
     t = open_ticket(client, agent, acc)
     clock.set(local(3, 2, 11))
     act(client, agent, t["id"], "start")
@@ -110,9 +126,14 @@ def test_first_response_met_in_time(client: FlaskClient, agent: H, acc: str, clo
     assert types(support_ctx) == []
 
 
-def test_waiting_for_the_customer_pauses(client: FlaskClient, agent: H, acc: str, clock: FakeClock,
-                                         support_ctx: SupportContext,
-                                         timers: Callable[[], dict[str, int]]) -> None:
+def test_waiting_for_the_customer_pauses(
+    client: FlaskClient,
+    agent: H,
+    acc: str,
+    clock: FakeClock,
+    support_ctx: SupportContext,
+    timers: Callable[[], dict[str, int]],
+) -> None:
     t = open_ticket(client, agent, acc)
     clock.set(local(3, 2, 12))
     act(client, agent, t["id"], "start")
@@ -141,8 +162,9 @@ def test_reopen_resumes_resolution(client: FlaskClient, agent: H, acc: str, cloc
     assert clocks["state"] == "running" and clocks["elapsed_minutes"] == 120
 
 
-def test_replicas_send_each_notice_once(client: FlaskClient, agent: H, acc: str, clock: FakeClock,
-                                        support_ctx: SupportContext) -> None:
+def test_replicas_send_each_notice_once(
+    client: FlaskClient, agent: H, acc: str, clock: FakeClock, support_ctx: SupportContext
+) -> None:
     for _ in range(5):
         open_ticket(client, agent, acc, new_matter=True)
     clock.set(local(3, 2, 13, 30))

@@ -21,10 +21,17 @@ H = dict[str, str]
 
 @pytest.fixture
 def acc1(known_account: Callable[..., str]) -> str:
-    return known_account(str(uuid.uuid4()), owner_id="rep1", owner_team="east", code="C-000001",
-                         grade="A", member=True, phone="13800138000",
-                         contact={"name": "Wang Wu", "title": "总", "mobile": "+8613800138000",
-                                  "email": "wang@x.cn"}, timezone="Asia/Shanghai")
+    return known_account(
+        str(uuid.uuid4()),
+        owner_id="rep1",
+        owner_team="east",
+        code="C-000001",
+        grade="A",
+        member=True,
+        phone="13800138000",
+        contact={"name": "Wang Wu", "title": "总", "mobile": "+8613800138000", "email": "wang@x.cn"},
+        timezone="Asia/Shanghai",
+    )
 
 
 @pytest.fixture
@@ -34,8 +41,10 @@ def acc_west(known_account: Callable[..., str]) -> str:
 
 # -- opening, kinds, routing ------------------------------------------------------------------
 
-def test_agent_opens_ticket_owned_routed_and_announced(client: FlaskClient, agent: H, acc1: str,
-                                                       support_ctx: SupportContext) -> None:
+
+def test_agent_opens_ticket_owned_routed_and_announced(
+    client: FlaskClient, agent: H, acc1: str, support_ctx: SupportContext
+) -> None:
     ticket = open_ticket(client, agent, acc1, description="Since Monday.", phone="138-0013-8000")
     assert ticket["code"] == "T-000001" and ticket["status"] == "new"
     assert ticket["owner_id"] == "agent" and ticket["assignee_id"] is None
@@ -47,21 +56,34 @@ def test_agent_opens_ticket_owned_routed_and_announced(client: FlaskClient, agen
     data = event["data"]
     assert event["subject"] == ticket["id"] and data["owner_id"] == "agent"
     assert data["queue"] == "technical" and data["account_owner_id"] == "rep1"
-    assert data["customer"] == {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000",
-                                "email": "wang@x.cn", "timezone": "Asia/Shanghai"}
+    assert data["customer"] == {
+        "name": "Wang Wu",
+        "title": "总",
+        "mobile": "+8613800138000",
+        "email": "wang@x.cn",
+        "timezone": "Asia/Shanghai",
+    }
 
 
-@pytest.mark.parametrize(("kind", "extra", "queue"), [
-    ("inquiry", {}, "after_sales"), ("complaint", {}, "complaint_desk"),
-    ("suggestion", {}, "complaint_desk"), ("dispute", {}, "complaint_desk"),
-    ("repair", {"repair_mode": "factory"}, "quality"),
-    ("repair", {"repair_mode": "paid", "repair_fee": "350.00"}, "after_sales"),
-    ("installation", {}, "after_sales"), ("replacement", {}, "after_sales"),
-    ("return", {}, "after_sales"), ("shipment_tracking", {}, "after_sales"),
-    ("major_fault", {}, "technical"),
-])
-def test_each_kind_routes_to_its_queue(client: FlaskClient, agent: H, acc1: str, kind: str,
-                                       extra: dict[str, str], queue: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "extra", "queue"),
+    [
+        ("inquiry", {}, "after_sales"),
+        ("complaint", {}, "complaint_desk"),
+        ("suggestion", {}, "complaint_desk"),
+        ("dispute", {}, "complaint_desk"),
+        ("repair", {"repair_mode": "factory"}, "quality"),
+        ("repair", {"repair_mode": "paid", "repair_fee": "350.00"}, "after_sales"),
+        ("installation", {}, "after_sales"),
+        ("replacement", {}, "after_sales"),
+        ("return", {}, "after_sales"),
+        ("shipment_tracking", {}, "after_sales"),
+        ("major_fault", {}, "technical"),
+    ],
+)
+def test_each_kind_routes_to_its_queue(
+    client: FlaskClient, agent: H, acc1: str, kind: str, extra: dict[str, str], queue: str
+) -> None:
     ticket = open_ticket(client, agent, acc1, kind=kind, **extra)
     assert ticket["queue"] == queue
     if extra.get("repair_fee"):
@@ -71,15 +93,21 @@ def test_each_kind_routes_to_its_queue(client: FlaskClient, agent: H, acc1: str,
 def test_routing_follows_the_policy(client: FlaskClient, agent: H, admin: H, acc1: str) -> None:
     policy = client.get("/api/v1/support/policy", headers=admin).json["policy"]
     routing = {**policy["routing"], "inquiry": "vip"}
-    resp = client.put("/api/v1/support/policy", headers=admin, json={
-        "queues": [*policy["queues"], "vip"], "routing": routing, "reason": "VIP desk opens"})
+    resp = client.put(
+        "/api/v1/support/policy",
+        headers=admin,
+        json={"queues": [*policy["queues"], "vip"], "routing": routing, "reason": "VIP desk opens"},
+    )
     assert resp.status_code == 200, resp.json
     assert open_ticket(client, agent, acc1, kind="inquiry")["queue"] == "vip"
 
 
 def test_bad_input_is_422(client: FlaskClient, agent: H, acc1: str) -> None:
-    resp = client.post(URL, json={"account_id": acc1, "kind": "refund", "subject": "",
-                                  "priority": "asap", "extra": 1}, headers=agent)
+    resp = client.post(
+        URL,
+        json={"account_id": acc1, "kind": "refund", "subject": "", "priority": "asap", "extra": 1},
+        headers=agent,
+    )
     assert resp.status_code == 422 and resp.content_type == "application/problem+json"
     assert set(resp.json["errors"]["json"]) == {"kind", "subject", "priority", "extra"}
     assert "kind" in client.post(URL, json=body(acc1, kind="teleport"), headers=agent).json["errors"]["json"]
@@ -95,15 +123,17 @@ def test_bad_input_is_422(client: FlaskClient, agent: H, acc1: str) -> None:
     assert client.get(f"{URL}?cursor=garbage", headers=agent).status_code == 422
 
 
-def test_unknown_account_is_422_and_emits_nothing(client: FlaskClient, agent: H,
-                                                 support_ctx: SupportContext) -> None:
+def test_unknown_account_is_422_and_emits_nothing(
+    client: FlaskClient, agent: H, support_ctx: SupportContext
+) -> None:
     resp = client.post(URL, json=body(str(uuid.uuid4())), headers=agent)
     assert resp.status_code == 422 and resp.json["errors"] == UNKNOWN
     assert outbox_events(support_ctx.bus) == []
 
 
-def test_reps_open_only_for_their_accounts(client: FlaskClient, rep1: H, rep2: H, manager: H,
-                                           acc1: str, acc_west: str) -> None:
+def test_reps_open_only_for_their_accounts(
+    client: FlaskClient, rep1: H, rep2: H, manager: H, acc1: str, acc_west: str
+) -> None:
     assert client.post(URL, json=body(acc1), headers=rep1).status_code == 201
     other = client.post(URL, json=body(acc1, new_matter=True), headers=rep2)
     unknown = client.post(URL, json=body(str(uuid.uuid4())), headers=rep2)
@@ -121,6 +151,7 @@ def test_unauthenticated_401_and_no_role_403(client: FlaskClient, nobody: H, acc
 
 # -- one-stop, repeat contacts, major matters ---------------------------------------------------
 
+
 def test_one_stop_closure(client: FlaskClient, agent: H, acc1: str) -> None:
     ticket = open_ticket(client, agent, acc1, kind="inquiry", resolution="Told the delivery date.")
     assert ticket["status"] == "resolved" and ticket["one_stop"] is True
@@ -132,8 +163,9 @@ def test_one_stop_closure(client: FlaskClient, agent: H, acc1: str) -> None:
     assert act(client, agent, third["id"], "resolve").json["one_stop"] is False
 
 
-def test_repeat_contact_attaches_and_alerts_the_owner(client: FlaskClient, agent: H, agent2: H,
-                                                      acc1: str, support_ctx: SupportContext) -> None:
+def test_repeat_contact_attaches_and_alerts_the_owner(
+    client: FlaskClient, agent: H, agent2: H, acc1: str, support_ctx: SupportContext
+) -> None:
     first = open_ticket(client, agent, acc1)
     again = client.post(URL, json=body(acc1, description="Still noisy!"), headers=agent2)
     assert again.status_code == 200 and again.json["attached"] is True
@@ -151,16 +183,18 @@ def test_repeat_contact_attaches_and_alerts_the_owner(client: FlaskClient, agent
     assert [c["repeat"] for c in history["contacts"]] == [False, True, True]
 
 
-def test_repeat_contact_by_phone(client: FlaskClient, agent: H, known_account: Callable[..., str],
-                                 acc1: str) -> None:
+def test_repeat_contact_by_phone(
+    client: FlaskClient, agent: H, known_account: Callable[..., str], acc1: str
+) -> None:
     first = open_ticket(client, agent, acc1, phone="+86 138 0013 9999")
     branch = known_account(str(uuid.uuid4()), code="C-000009")
     again = client.post(URL, json=body(branch, phone="13800139999"), headers=agent)
     assert again.status_code == 200 and again.json["id"] == first["id"]
 
 
-def test_major_matter_goes_to_the_general_manager_at_once(client: FlaskClient, agent: H, acc1: str,
-                                                          support_ctx: SupportContext) -> None:
+def test_major_matter_goes_to_the_general_manager_at_once(
+    client: FlaskClient, agent: H, acc1: str, support_ctx: SupportContext
+) -> None:
     ticket = open_ticket(client, agent, acc1, kind="inquiry", major=True)
     assert ticket["major"] is True
     [event] = outbox_events(support_ctx.bus, "support.ticket.escalated.v1")
@@ -172,8 +206,10 @@ def test_major_matter_goes_to_the_general_manager_at_once(client: FlaskClient, a
 
 # -- lifecycle ----------------------------------------------------------------------------------
 
-def test_full_lifecycle_with_history(client: FlaskClient, agent: H, supervisor: H, tech: H, acc1: str,
-                                     support_ctx: SupportContext) -> None:
+
+def test_full_lifecycle_with_history(
+    client: FlaskClient, agent: H, supervisor: H, tech: H, acc1: str, support_ctx: SupportContext
+) -> None:
     t = open_ticket(client, agent, acc1)
     steps = [
         (supervisor, "assign", {"assignee_id": "tech"}, "assigned"),
@@ -198,18 +234,30 @@ def test_full_lifecycle_with_history(client: FlaskClient, agent: H, supervisor: 
     assert (items[3]["from_status"], items[3]["to_status"]) == ("in_progress", "waiting_customer")
     changes = outbox_events(support_ctx.bus, "support.ticket.status_changed.v1")
     assert [(e["data"]["from_status"], e["data"]["to_status"]) for e in changes][:2] == [
-        ("new", "assigned"), ("assigned", "in_progress")]
+        ("new", "assigned"),
+        ("assigned", "in_progress"),
+    ]
     assert changes[0]["data"]["by"] == "supervisor" and changes[0]["data"]["note"] == "assign note"
     [assigned] = outbox_events(support_ctx.bus, "support.ticket.assigned.v1")
     assert assigned["data"]["assignee_id"] == "tech" and assigned["data"]["queue"] == "technical"
 
 
-@pytest.mark.parametrize(("path", "action"), [
-    ([], "resume"), ([], "close"), ([], "reopen"), (["start"], "start"), (["resolve"], "wait"),
-    (["resolve", "close"], "resolve"), (["resolve", "close"], "assign"), (["start", "wait"], "wait"),
-])
-def test_illegal_transitions_are_409(client: FlaskClient, supervisor: H, acc1: str, path: list[str],
-                                     action: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "action"),
+    [
+        ([], "resume"),
+        ([], "close"),
+        ([], "reopen"),
+        (["start"], "start"),
+        (["resolve"], "wait"),
+        (["resolve", "close"], "resolve"),
+        (["resolve", "close"], "assign"),
+        (["start", "wait"], "wait"),
+    ],
+)
+def test_illegal_transitions_are_409(
+    client: FlaskClient, supervisor: H, acc1: str, path: list[str], action: str
+) -> None:
     t = open_ticket(client, supervisor, acc1)
     for step in path:
         assert act(client, supervisor, t["id"], step).status_code == 200
@@ -227,19 +275,28 @@ def test_transition_input_errors(client: FlaskClient, agent: H, acc1: str) -> No
     assert act(client, agent, t["id"], "start", note="x" * 4001).status_code == 422
 
 
-def test_hand_over_with_record(client: FlaskClient, agent: H, agent2: H, acc1: str,
-                               support_ctx: SupportContext) -> None:
+def test_hand_over_with_record(
+    client: FlaskClient, agent: H, agent2: H, acc1: str, support_ctx: SupportContext
+) -> None:
     t = open_ticket(client, agent, acc1)
     bad = client.post(f"{URL}/{t['id']}/hand-over", json={"to_id": "agent2"}, headers=agent)
     assert bad.status_code == 422
-    resp = client.post(f"{URL}/{t['id']}/hand-over", json={"to_id": "agent2", "reason": "outside my remit"},
-                       headers=agent)
+    resp = client.post(
+        f"{URL}/{t['id']}/hand-over", json={"to_id": "agent2", "reason": "outside my remit"}, headers=agent
+    )
     assert resp.status_code == 200 and resp.json["owner_id"] == "agent2"
     [event] = outbox_events(support_ctx.bus, "support.ticket.handed_over.v1")
-    assert event["data"] == {**event["data"], "from_id": "agent", "to_id": "agent2",
-                             "reason": "outside my remit"}
+    assert event["data"] == {
+        **event["data"],
+        "from_id": "agent",
+        "to_id": "agent2",
+        "reason": "outside my remit",
+    }
     history = client.get(f"{URL}/{t['id']}/history", headers=agent2).json["items"]
-    assert history[-1]["action"] == "hand_over" and history[-1]["data"] == {"from_id": "agent", "to_id": "agent2"}
+    assert history[-1]["action"] == "hand_over" and history[-1]["data"] == {
+        "from_id": "agent",
+        "to_id": "agent2",
+    }
     # The new owner's resolution is not one-stop: the matter changed hands.
     assert act(client, agent2, t["id"], "resolve").json["one_stop"] is False
 
@@ -255,11 +312,29 @@ def test_priority_change_retargets_the_sla(client: FlaskClient, agent: H, acc1: 
 
 # -- permissions per role and object ------------------------------------------------------------
 
-def test_visibility_per_role(client: FlaskClient, issuer, agent: H, agent2: H, supervisor: H,  # type: ignore[no-untyped-def]
-                             tech: H, tech2: H, qa: H, rep1: H, rep2: H, manager: H, west_manager: H,
-                             admin: H, integration: H, opsmgr: H, ceo: H, acc1: str, acc_west: str) -> None:
-    mine = open_ticket(client, agent, acc1, kind="inquiry")                    # agent's own
-    unassigned = open_ticket(client, agent2, acc_west, kind="inquiry")        # agent2's, unassigned
+
+def test_visibility_per_role(
+    client: FlaskClient,
+    issuer,
+    agent: H,
+    agent2: H,
+    supervisor: H,  # type: ignore[no-untyped-def]
+    tech: H,
+    tech2: H,
+    qa: H,
+    rep1: H,
+    rep2: H,
+    manager: H,
+    west_manager: H,
+    admin: H,
+    integration: H,
+    opsmgr: H,
+    ceo: H,
+    acc1: str,
+    acc_west: str,
+) -> None:
+    mine = open_ticket(client, agent, acc1, kind="inquiry")  # agent's own
+    unassigned = open_ticket(client, agent2, acc_west, kind="inquiry")  # agent2's, unassigned
     assigned = open_ticket(client, agent2, acc_west, kind="installation")
     act(client, supervisor, assigned["id"], "assign", assignee_id="tech")
     quality = open_ticket(client, agent2, acc_west, repair_mode="factory")
@@ -272,7 +347,7 @@ def test_visibility_per_role(client: FlaskClient, issuer, agent: H, agent2: H, s
     everything = {mine["id"], unassigned["id"], assigned["id"], quality["id"], done["id"]}
     for headers in (supervisor, admin, integration, opsmgr, ceo):
         assert ids(headers) == everything
-    assert ids(agent) == {mine["id"], unassigned["id"]}   # own + unassigned active
+    assert ids(agent) == {mine["id"], unassigned["id"]}  # own + unassigned active
     assert ids(agent2) == everything  # registered all but "mine", which is unassigned and active
     assert ids(tech) == {assigned["id"]} and ids(tech2) == set()
     assert ids(qa) == {quality["id"]}
@@ -294,10 +369,18 @@ def test_visibility_per_role(client: FlaskClient, issuer, agent: H, agent2: H, s
     assert act(client, agent, unassigned["id"], "assign", assignee_id="agent").status_code == 200
     assert ids(agent) == {mine["id"], unassigned["id"]}
     # agent2 may work the unassigned ticket, but only its owner or a supervisor hands it over.
-    assert client.post(f"{URL}/{mine['id']}/hand-over", json={"to_id": "x", "reason": "r"},
-                       headers=agent2).status_code == 403
-    assert client.post(f"{URL}/{mine['id']}/hand-over", json={"to_id": "x", "reason": "r"},
-                       headers=tech).status_code == 404
+    assert (
+        client.post(
+            f"{URL}/{mine['id']}/hand-over", json={"to_id": "x", "reason": "r"}, headers=agent2
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"{URL}/{mine['id']}/hand-over", json={"to_id": "x", "reason": "r"}, headers=tech
+        ).status_code
+        == 404
+    )
     assert client.get(f"{URL}/{uuid.uuid4()}", headers=agent).status_code == 404
 
 
@@ -307,7 +390,9 @@ def test_keyset_pagination_walks_every_ticket_once(client: FlaskClient, agent: H
     for headers in (agent,):
         seen, cursor = [], None
         while True:
-            page = client.get(f"{URL}?limit=3" + (f"&cursor={cursor}" if cursor else ""), headers=headers).json
+            page = client.get(
+                f"{URL}?limit=3" + (f"&cursor={cursor}" if cursor else ""), headers=headers
+            ).json
             seen += [t["id"] for t in page["items"]]
             cursor = page["next_cursor"]
             if not cursor:

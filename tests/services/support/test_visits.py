@@ -22,8 +22,12 @@ pytestmark = pytest.mark.integration
 SH = ZoneInfo("Asia/Shanghai")
 H = dict[str, str]
 VISITS = "/api/v1/support/return-visits"
-SCRIPT = {"name": "After-sales", "intro": "您好，我是客服专员…", "questions": ["产品使用是否正常？"],
-          "branches": {"satisfied": "感谢您的支持！", "neutral": "我们会改进…", "dissatisfied": "非常抱歉…"}}
+SCRIPT = {
+    "name": "After-sales",
+    "intro": "您好, 我是客服专员…",
+    "questions": ["产品使用是否正常?"],
+    "branches": {"satisfied": "感谢您的支持!", "neutral": "我们会改进…", "dissatisfied": "非常抱歉…"},
+}
 
 
 @pytest.fixture
@@ -42,8 +46,9 @@ def resolved(client: FlaskClient, headers: H, account: str) -> dict:  # type: ig
     return act(client, headers, t["id"], "resolve", note="answered").json
 
 
-def test_every_member_gets_a_visit_within_three_days(client: FlaskClient, agent: H, member: str, plain: str,
-                                                     support_ctx: SupportContext) -> None:
+def test_every_member_gets_a_visit_within_three_days(
+    client: FlaskClient, agent: H, member: str, plain: str, support_ctx: SupportContext
+) -> None:
     t = resolved(client, agent, member)
     resolved(client, agent, plain)
     [event] = outbox_events(support_ctx.bus, "support.return_visit.due.v1")
@@ -54,15 +59,23 @@ def test_every_member_gets_a_visit_within_three_days(client: FlaskClient, agent:
     assert [v["ticket_id"] for v in visits] == [t["id"]] and visits[0]["member"] is True
 
 
-def test_satisfied_closes_the_ticket(client: FlaskClient, agent: H, supervisor: H, member: str,
-                                     support_ctx: SupportContext) -> None:
+def test_satisfied_closes_the_ticket(
+    client: FlaskClient, agent: H, supervisor: H, member: str, support_ctx: SupportContext
+) -> None:
     script = client.post("/api/v1/support/visit-scripts", json=SCRIPT, headers=supervisor)
     assert script.status_code == 201
     t = resolved(client, agent, member)
     [visit] = client.get(VISITS, headers=agent).json["items"]
     assert visit["script"]["branches"]["neutral"] == "我们会改进…"
-    r = client.post(f"{VISITS}/{visit['id']}/result", headers=agent, json={
-        "result": "satisfied", "script_id": script.json["id"], "answers": {"产品使用是否正常？": "正常"}})
+    r = client.post(
+        f"{VISITS}/{visit['id']}/result",
+        headers=agent,
+        json={
+            "result": "satisfied",
+            "script_id": script.json["id"],
+            "answers": {"产品使用是否正常?": "正常"},
+        },
+    )
     assert r.status_code == 200 and r.json["status"] == "done" and r.json["follow_up_ticket_id"] is None
     assert client.get(f"{URL}/{t['id']}", headers=agent).json["status"] == "closed"
     again = client.post(f"{VISITS}/{visit['id']}/result", headers=agent, json={"result": "satisfied"})
@@ -72,13 +85,16 @@ def test_satisfied_closes_the_ticket(client: FlaskClient, agent: H, supervisor: 
 
 
 @pytest.mark.parametrize("result", ["neutral", "dissatisfied"])
-def test_neutral_or_dissatisfied_opens_a_follow_up(client: FlaskClient, agent: H, supervisor: H,
-                                                   member: str, result: str,
-                                                   support_ctx: SupportContext) -> None:
+def test_neutral_or_dissatisfied_opens_a_follow_up(
+    client: FlaskClient, agent: H, supervisor: H, member: str, result: str, support_ctx: SupportContext
+) -> None:
     t = resolved(client, agent, member)
     [visit] = client.get(VISITS, headers=agent).json["items"]
-    r = client.post(f"{VISITS}/{visit['id']}/result", headers=agent,
-                    json={"result": result, "note": "still slow to start"})
+    r = client.post(
+        f"{VISITS}/{visit['id']}/result",
+        headers=agent,
+        json={"result": result, "note": "still slow to start"},
+    )
     follow_id = r.json["follow_up_ticket_id"]
     follow = client.get(f"{URL}/{follow_id}", headers=supervisor).json
     assert follow["kind"] == "follow_up" and follow["queue"] == "supervision"
@@ -95,15 +111,26 @@ def test_result_validation(client: FlaskClient, agent: H, rep1: H, member: str) 
     [visit] = client.get(VISITS, headers=agent).json["items"]
     url = f"{VISITS}/{visit['id']}/result"
     assert client.post(url, headers=agent, json={"result": "meh"}).status_code == 422
-    assert client.post(url, headers=agent, json={"result": "satisfied", "script_id": "nope"}).status_code == 422
+    assert (
+        client.post(url, headers=agent, json={"result": "satisfied", "script_id": "nope"}).status_code == 422
+    )
     assert client.post(url, headers=rep1, json={"result": "satisfied"}).status_code == 403
-    assert client.post(f"{VISITS}/{uuid.uuid4()}/result", headers=agent,
-                       json={"result": "satisfied"}).status_code == 404
+    assert (
+        client.post(
+            f"{VISITS}/{uuid.uuid4()}/result", headers=agent, json={"result": "satisfied"}
+        ).status_code
+        == 404
+    )
 
 
-def test_overdue_once_and_timeout_close(client: FlaskClient, agent: H, member: str, clock: FakeClock,
-                                        support_ctx: SupportContext,
-                                        timers: Callable[[], dict[str, int]]) -> None:
+def test_overdue_once_and_timeout_close(
+    client: FlaskClient,
+    agent: H,
+    member: str,
+    clock: FakeClock,
+    support_ctx: SupportContext,
+    timers: Callable[[], dict[str, int]],
+) -> None:
     t = resolved(client, agent, member)
     clock.advance(days=3)
     timers()
@@ -120,14 +147,28 @@ def test_overdue_once_and_timeout_close(client: FlaskClient, agent: H, member: s
     assert history[-1]["actor"] == "system" and "automatically" in history[-1]["note"]
 
 
-def test_delivered_project_cadence(client: FlaskClient, agent: H, member: str, clock: FakeClock,
-                                   support_ctx: SupportContext,
-                                   timers: Callable[[], dict[str, int]]) -> None:
-    r = client.post("/api/v1/support/projects", headers=agent,
-                    json={"account_id": member, "name": "Bamboo floor, phase 1", "delivered_on": "2026-03-02"})
+def test_delivered_project_cadence(
+    client: FlaskClient,
+    agent: H,
+    member: str,
+    clock: FakeClock,
+    support_ctx: SupportContext,
+    timers: Callable[[], dict[str, int]],
+) -> None:
+    r = client.post(
+        "/api/v1/support/projects",
+        headers=agent,
+        json={"account_id": member, "name": "Bamboo floor, phase 1", "delivered_on": "2026-03-02"},
+    )
     assert r.status_code == 201 and r.json["next_visit_on"] == "2026-04-02"
-    assert client.post("/api/v1/support/projects", headers=agent, json={
-        "account_id": str(uuid.uuid4()), "name": "x", "delivered_on": "2026-03-02"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/support/projects",
+            headers=agent,
+            json={"account_id": str(uuid.uuid4()), "name": "x", "delivered_on": "2026-03-02"},
+        ).status_code
+        == 422
+    )
     due_days = []
     for month in range(1, 19):
         clock.set(datetime(2026 + (2 + month) // 12, (2 + month) % 12 + 1, 1, 12, tzinfo=SH))

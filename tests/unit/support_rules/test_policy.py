@@ -54,86 +54,114 @@ def test_major() -> None:
 
 def test_round_trip_and_changes() -> None:
     p = SupportPolicy()
-    q = p.with_changes(sla_warning_percent=75, queues=["after_sales", "technical", "quality",
-                                                       "complaint_desk", "supervision", "vip"])
+    q = p.with_changes(
+        sla_warning_percent=75,
+        queues=["after_sales", "technical", "quality", "complaint_desk", "supervision", "vip"],
+    )
     assert SupportPolicy.from_dict(q.to_dict()) == q
-    assert p.changes(q) == {"sla_warning_percent": (80, 75), "queues": (
-        list(p.queues), list(q.queues))}
+    assert p.changes(q) == {"sla_warning_percent": (80, 75), "queues": (list(p.queues), list(q.queues))}
     assert SupportPolicy.from_dict({"gone_field": 1}) == p
     assert p.changes(p) == {}
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"colour": "red"}, "colour"),
-    ({"timezone": "Mars/Base"}, "timezone"),
-    ({"timezone": 8}, "timezone"),
-    ({"business_hours_start": "9"}, "business_hours_start"),
-    ({"business_hours_start": "25:00"}, "business_hours_start"),
-    ({"business_hours_start": "18:00"}, "business_hours_end"),
-    ({"business_hours_end": "08:59"}, "business_hours_end"),
-    ({"business_weekdays": []}, "business_weekdays"),
-    ({"business_weekdays": [0]}, "business_weekdays"),
-    ({"business_weekdays": [8]}, "business_weekdays"),
-    ({"business_weekdays": [1, 1]}, "business_weekdays"),
-    ({"business_weekdays": [True]}, "business_weekdays"),
-    ({"official_holidays": "US"}, "official_holidays"),
-    ({"extra_holidays": ["2026-13-01"]}, "extra_holidays"),
-    ({"extra_holidays": ["2026-1-1"]}, "extra_holidays"),
-    ({"extra_workdays": [20260101]}, "extra_workdays"),
-    ({"extra_holidays": ["2026-03-02"], "extra_workdays": ["2026-03-02"]}, "extra_workdays"),
-    ({"routing": {"inquiry": "after_sales"}}, "routing"),
-    ({"routing": {**DEFAULT_ROUTING, "repair": "technical"}}, "routing"),
-    ({"routing": {**DEFAULT_ROUTING, "inquiry": "nowhere"}}, "routing"),
-    ({"routing": "after_sales"}, "routing"),
-    ({"queues": []}, "queues"),
-    ({"queues": ["a", "a"]}, "queues"),
-    ({"queues": [" a"]}, "queues"),
-    ({"sla_targets": {"normal": {"first_response": 60, "resolution": 120}}}, "sla_targets"),
-    ({"sla_targets": {p: {"first_response": 0, "resolution": 60} for p in
-                      ("low", "normal", "high", "urgent")}}, "sla_targets"),
-    ({"sla_targets": {p: {"first_response": 120, "resolution": 60} for p in
-                      ("low", "normal", "high", "urgent")}}, "sla_targets"),
-    ({"sla_targets": {p: {"first_response": 60} for p in ("low", "normal", "high", "urgent")}},
-     "sla_targets"),
-    ({"sla_kind_targets": {"nonsense": {}}}, "sla_kind_targets"),
-    ({"sla_kind_targets": {"inquiry": {"asap": {}}}}, "sla_kind_targets"),
-    ({"sla_kind_targets": {"inquiry": {"low": {"speed": 1}}}}, "sla_kind_targets"),
-    ({"sla_kind_targets": {"inquiry": {"low": {"resolution": -5}}}}, "sla_kind_targets"),
-    ({"sla_warning_percent": 100}, "sla_warning_percent"),
-    ({"sla_warning_percent": 0}, "sla_warning_percent"),
-    ({"sla_warning_percent": 101}, "sla_warning_percent"),
-    ({"sla_warning_percent": "80"}, "sla_warning_percent"),
-    ({"member_visit_percent": -1}, "member_visit_percent"),
-    ({"escalation_chain": []}, "escalation_chain"),
-    ({"escalation_chain": [{"percent": 90, "role": "x"}]}, "escalation_chain"),
-    ({"escalation_chain": [{"percent": 150, "role": "x"}, {"percent": 120, "role": "y"}]},
-     "escalation_chain"),
-    ({"escalation_chain": [{"percent": 150, "role": "x"}, {"percent": 150, "role": "y"}]},
-     "escalation_chain"),
-    ({"escalation_chain": [{"percent": 150}]}, "escalation_chain"),
-    ({"auto_close_days": 0}, "auto_close_days"),
-    ({"grievance_days": 3661}, "grievance_days"),
-    ({"return_visit_days": 2.5}, "return_visit_days"),
-    ({"penalty_unresolved": "-1"}, "penalty_unresolved"),
-    ({"penalty_unresolved": "1.005"}, "penalty_unresolved"),
-    ({"penalty_unresolved": "lots"}, "penalty_unresolved"),
-    ({"penalty_unresolved": 500}, "penalty_unresolved"),
-    ({"major_kinds": ["earthquake"]}, "major_kinds"),
-    ({"complaint_kinds": ["complaint", "complaint"]}, "complaint_kinds"),
-    ({"major_role": ""}, "major_role"),
-    ({"grievance_transfer_queues": ["after_sales"]}, "grievance_transfer_queues"),
-    ({"grievance_transfer_queues": ["after_sales", "moon"]}, "grievance_transfer_queues"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"timezone": "Mars/Base"}, "timezone"),
+        ({"timezone": 8}, "timezone"),
+        ({"business_hours_start": "9"}, "business_hours_start"),
+        ({"business_hours_start": "25:00"}, "business_hours_start"),
+        ({"business_hours_start": "18:00"}, "business_hours_end"),
+        ({"business_hours_end": "08:59"}, "business_hours_end"),
+        ({"business_weekdays": []}, "business_weekdays"),
+        ({"business_weekdays": [0]}, "business_weekdays"),
+        ({"business_weekdays": [8]}, "business_weekdays"),
+        ({"business_weekdays": [1, 1]}, "business_weekdays"),
+        ({"business_weekdays": [True]}, "business_weekdays"),
+        ({"official_holidays": "US"}, "official_holidays"),
+        ({"extra_holidays": ["2026-13-01"]}, "extra_holidays"),
+        ({"extra_holidays": ["2026-1-1"]}, "extra_holidays"),
+        ({"extra_workdays": [20260101]}, "extra_workdays"),
+        ({"extra_holidays": ["2026-03-02"], "extra_workdays": ["2026-03-02"]}, "extra_workdays"),
+        ({"routing": {"inquiry": "after_sales"}}, "routing"),
+        ({"routing": {**DEFAULT_ROUTING, "repair": "technical"}}, "routing"),
+        ({"routing": {**DEFAULT_ROUTING, "inquiry": "nowhere"}}, "routing"),
+        ({"routing": "after_sales"}, "routing"),
+        ({"queues": []}, "queues"),
+        ({"queues": ["a", "a"]}, "queues"),
+        ({"queues": [" a"]}, "queues"),
+        ({"sla_targets": {"normal": {"first_response": 60, "resolution": 120}}}, "sla_targets"),
+        (
+            {
+                "sla_targets": {
+                    p: {"first_response": 0, "resolution": 60} for p in ("low", "normal", "high", "urgent")
+                }
+            },
+            "sla_targets",
+        ),
+        (
+            {
+                "sla_targets": {
+                    p: {"first_response": 120, "resolution": 60} for p in ("low", "normal", "high", "urgent")
+                }
+            },
+            "sla_targets",
+        ),
+        (
+            {"sla_targets": {p: {"first_response": 60} for p in ("low", "normal", "high", "urgent")}},
+            "sla_targets",
+        ),
+        ({"sla_kind_targets": {"nonsense": {}}}, "sla_kind_targets"),
+        ({"sla_kind_targets": {"inquiry": {"asap": {}}}}, "sla_kind_targets"),
+        ({"sla_kind_targets": {"inquiry": {"low": {"speed": 1}}}}, "sla_kind_targets"),
+        ({"sla_kind_targets": {"inquiry": {"low": {"resolution": -5}}}}, "sla_kind_targets"),
+        ({"sla_warning_percent": 100}, "sla_warning_percent"),
+        ({"sla_warning_percent": 0}, "sla_warning_percent"),
+        ({"sla_warning_percent": 101}, "sla_warning_percent"),
+        ({"sla_warning_percent": "80"}, "sla_warning_percent"),
+        ({"member_visit_percent": -1}, "member_visit_percent"),
+        ({"escalation_chain": []}, "escalation_chain"),
+        ({"escalation_chain": [{"percent": 90, "role": "x"}]}, "escalation_chain"),
+        (
+            {"escalation_chain": [{"percent": 150, "role": "x"}, {"percent": 120, "role": "y"}]},
+            "escalation_chain",
+        ),
+        (
+            {"escalation_chain": [{"percent": 150, "role": "x"}, {"percent": 150, "role": "y"}]},
+            "escalation_chain",
+        ),
+        ({"escalation_chain": [{"percent": 150}]}, "escalation_chain"),
+        ({"auto_close_days": 0}, "auto_close_days"),
+        ({"grievance_days": 3661}, "grievance_days"),
+        ({"return_visit_days": 2.5}, "return_visit_days"),
+        ({"penalty_unresolved": "-1"}, "penalty_unresolved"),
+        ({"penalty_unresolved": "1.005"}, "penalty_unresolved"),
+        ({"penalty_unresolved": "lots"}, "penalty_unresolved"),
+        ({"penalty_unresolved": 500}, "penalty_unresolved"),
+        ({"major_kinds": ["earthquake"]}, "major_kinds"),
+        ({"complaint_kinds": ["complaint", "complaint"]}, "complaint_kinds"),
+        ({"major_role": ""}, "major_role"),
+        ({"grievance_transfer_queues": ["after_sales"]}, "grievance_transfer_queues"),
+        ({"grievance_transfer_queues": ["after_sales", "moon"]}, "grievance_transfer_queues"),
+    ],
+)
 def test_each_bad_field_is_named(changes: dict[str, Any], field: str) -> None:
     assert field in errors_of(**changes)
 
 
 def test_good_changes_pass() -> None:
     p = SupportPolicy().with_changes(
-        business_weekdays=[1, 2, 3, 4, 5, 6], extra_holidays=["2027-02-08"], official_holidays="",
-        escalation_chain=[{"percent": 100, "role": "support_supervisor"}], sla_warning_percent=1,
-        penalty_unresolved="0", grievance_days=3660, project_first_period_months=0,
-        appointment_min_working_days=0)
+        business_weekdays=[1, 2, 3, 4, 5, 6],
+        extra_holidays=["2027-02-08"],
+        official_holidays="",
+        escalation_chain=[{"percent": 100, "role": "support_supervisor"}],
+        sla_warning_percent=1,
+        penalty_unresolved="0",
+        grievance_days=3660,
+        project_first_period_months=0,
+        appointment_min_working_days=0,
+    )
     assert p.business_weekdays == (1, 2, 3, 4, 5, 6) and p.money("penalty_unresolved") == Decimal("0.00")
     assert "sla_warning_percent" in errors_of(sla_warning_percent=99.5)
     assert SupportPolicy().with_changes(sla_warning_percent=99).sla_warning_percent == 99

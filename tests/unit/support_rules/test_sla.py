@@ -80,9 +80,12 @@ def test_retarget_keeps_time_used(cal: WorkCalendar) -> None:
 def test_thresholds_order() -> None:
     ts = rules.thresholds(80, DEFAULT_ESCALATION)
     assert [(t.percent, t.kind, t.level, t.role) for t in ts] == [
-        (80, "warning", 0, None), (100, "breach", 0, None),
-        (100, "escalation", 1, "support_supervisor"), (150, "escalation", 2, "sales_gm"),
-        (200, "escalation", 3, "group_gm")]
+        (80, "warning", 0, None),
+        (100, "breach", 0, None),
+        (100, "escalation", 1, "support_supervisor"),
+        (150, "escalation", 2, "sales_gm"),
+        (200, "escalation", 3, "group_gm"),
+    ]
 
 
 def test_plan_walks_the_thresholds(cal: WorkCalendar) -> None:
@@ -105,8 +108,13 @@ def test_plan_walks_the_thresholds(cal: WorkCalendar) -> None:
 def test_plan_catches_up_everything_at_once(cal: WorkCalendar) -> None:
     clock = rules.start(H, at(3, 2, 9))
     p = rules.plan(cal, clock, at(3, 20, 9), 0, 80, DEFAULT_ESCALATION)
-    assert [d.threshold.kind for d in p.due] == ["warning", "breach", "escalation", "escalation",
-                                                 "escalation"]
+    assert [d.threshold.kind for d in p.due] == [
+        "warning",
+        "breach",
+        "escalation",
+        "escalation",
+        "escalation",
+    ]
     assert [d.at for d in p.due][:2] == [at(3, 2, 9, 48), at(3, 2, 10)]
 
 

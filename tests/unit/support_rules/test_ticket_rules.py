@@ -14,21 +14,37 @@ def who(sub: str, *roles: str, team: str | None = None) -> Principal:
 
 
 def facts(**kw: object) -> TicketFacts:
-    base: dict[str, object] = {"owner_id": "agent", "assignee_id": None, "status": "new",
-                               "queue": "after_sales", "kind": "inquiry", "account_owner_id": "rep1",
-                               "account_team": "east"}
+    base: dict[str, object] = {
+        "owner_id": "agent",
+        "assignee_id": None,
+        "status": "new",
+        "queue": "after_sales",
+        "kind": "inquiry",
+        "account_owner_id": "rep1",
+        "account_team": "east",
+    }
     base.update(kw)
     return TicketFacts(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("status", "action", "to"), [
-    ("new", "assign", "assigned"), ("assigned", "assign", "assigned"), ("in_progress", "assign", "assigned"),
-    ("new", "start", "in_progress"), ("assigned", "start", "in_progress"),
-    ("assigned", "wait", "waiting_customer"), ("in_progress", "wait", "waiting_customer"),
-    ("waiting_customer", "resume", "in_progress"),
-    ("new", "resolve", "resolved"), ("waiting_customer", "resolve", "resolved"),
-    ("resolved", "close", "closed"), ("resolved", "reopen", "in_progress"), ("closed", "reopen", "in_progress"),
-])
+@pytest.mark.parametrize(
+    ("status", "action", "to"),
+    [
+        ("new", "assign", "assigned"),
+        ("assigned", "assign", "assigned"),
+        ("in_progress", "assign", "assigned"),
+        ("new", "start", "in_progress"),
+        ("assigned", "start", "in_progress"),
+        ("assigned", "wait", "waiting_customer"),
+        ("in_progress", "wait", "waiting_customer"),
+        ("waiting_customer", "resume", "in_progress"),
+        ("new", "resolve", "resolved"),
+        ("waiting_customer", "resolve", "resolved"),
+        ("resolved", "close", "closed"),
+        ("resolved", "reopen", "in_progress"),
+        ("closed", "reopen", "in_progress"),
+    ],
+)
 def test_legal_transitions(status: str, action: str, to: str) -> None:
     assert rules.next_status(status, action) == to
 
@@ -48,7 +64,7 @@ def test_everything_else_is_illegal() -> None:
 def test_agent_sees_own_and_unassigned_active() -> None:
     agent, agent2 = who("agent", "support_agent"), who("agent2", "support_agent")
     assert rules.can_view(agent, facts())
-    assert rules.can_view(agent2, facts())                       # unassigned and active
+    assert rules.can_view(agent2, facts())  # unassigned and active
     assert not rules.can_view(agent2, facts(status="resolved"))  # not active any more
     assert not rules.can_view(agent2, facts(assignee_id="tech"))
     assert rules.can_view(agent2, facts(assignee_id="agent2", owner_id="x"))
@@ -76,8 +92,19 @@ def test_technician_quality_and_sales() -> None:
     assert rules.can_view(who("agent", "sales_rep"), facts(account_owner_id="x"))  # registered it
 
 
-@pytest.mark.parametrize("role", ["admin", "support_supervisor", "integration", "sales_ops_manager",
-                                  "sales_vp", "sales_gm", "group_gm", "service_clerk"])
+@pytest.mark.parametrize(
+    "role",
+    [
+        "admin",
+        "support_supervisor",
+        "integration",
+        "sales_ops_manager",
+        "sales_vp",
+        "sales_gm",
+        "group_gm",
+        "service_clerk",
+    ],
+)
 def test_see_all_roles(role: str) -> None:
     p = who("x", role)
     assert rules.sees_all(p) and rules.can_view(p, facts(assignee_id="tech", status="closed"))
@@ -108,10 +135,19 @@ def test_one_stop() -> None:
     assert not rules.one_stop("resolve", "new", "agent", "agent", False, True)
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("138-0013-8000", "13800138000"), ("+86 138 0013 8000", "13800138000"),
-    ("008613800138000", "13800138000"), ("8613800138000", "13800138000"),
-    ("86123", "86123"), ("0571-88886666", "057188886666"), ("", None), (None, None), ("--", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("138-0013-8000", "13800138000"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("008613800138000", "13800138000"),
+        ("8613800138000", "13800138000"),
+        ("86123", "86123"),
+        ("0571-88886666", "057188886666"),
+        ("", None),
+        (None, None),
+        ("--", None),
+    ],
+)
 def test_normalize_phone(raw: str | None, normal: str | None) -> None:
     assert rules.normalize_phone(raw) == normal

@@ -35,26 +35,34 @@ def cal() -> WorkCalendar:
 
 # -- the official calendar ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("day", "working"), [
-    (date(2026, 2, 13), True),    # Friday before the Spring Festival
-    (date(2026, 2, 14), True),    # Saturday, make-up working day
-    (date(2026, 2, 15), False),   # Sunday, first day of the holiday
-    (date(2026, 2, 16), False),   # Monday, holiday
-    (date(2026, 2, 20), False),   # Friday, holiday
-    (date(2026, 2, 23), False),   # Monday, last holiday
-    (date(2026, 2, 24), True),    # back to work
-    (date(2026, 2, 28), True),    # Saturday, make-up working day
-    (date(2026, 3, 1), False),    # an ordinary Sunday
-    (date(2026, 9, 20), True),    # Sunday, make-up working day before National Day
-    (date(2026, 10, 1), False),
-    (date(2026, 10, 5), False),   # Monday in the Golden Week
-    (date(2026, 10, 7), False),
-    (date(2026, 10, 8), True),    # Thursday, back to work
-    (date(2026, 10, 10), True),   # Saturday, make-up working day
-    (date(2026, 10, 11), False),
-    (date(2026, 1, 1), False), (date(2026, 1, 2), False), (date(2026, 1, 4), True),
-    (date(2026, 5, 1), False), (date(2026, 5, 5), False), (date(2026, 5, 9), True),
-])
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2026, 2, 13), True),  # Friday before the Spring Festival
+        (date(2026, 2, 14), True),  # Saturday, make-up working day
+        (date(2026, 2, 15), False),  # Sunday, first day of the holiday
+        (date(2026, 2, 16), False),  # Monday, holiday
+        (date(2026, 2, 20), False),  # Friday, holiday
+        (date(2026, 2, 23), False),  # Monday, last holiday
+        (date(2026, 2, 24), True),  # back to work
+        (date(2026, 2, 28), True),  # Saturday, make-up working day
+        (date(2026, 3, 1), False),  # an ordinary Sunday
+        (date(2026, 9, 20), True),  # Sunday, make-up working day before National Day
+        (date(2026, 10, 1), False),
+        (date(2026, 10, 5), False),  # Monday in the Golden Week
+        (date(2026, 10, 7), False),
+        (date(2026, 10, 8), True),  # Thursday, back to work
+        (date(2026, 10, 10), True),  # Saturday, make-up working day
+        (date(2026, 10, 11), False),
+        (date(2026, 1, 1), False),
+        (date(2026, 1, 2), False),
+        (date(2026, 1, 4), True),
+        (date(2026, 5, 1), False),
+        (date(2026, 5, 5), False),
+        (date(2026, 5, 9), True),
+    ],
+)
 def test_official_working_days_2026(cal: WorkCalendar, day: date, working: bool) -> None:
     assert cal.is_working_day(day) is working
 
@@ -75,8 +83,8 @@ def test_policy_overrides_the_official_calendar() -> None:
     policy = SupportPolicy(extra_holidays=("2026-02-24",), extra_workdays=("2026-02-23", "2026-03-01"))
     cal = calendar_for(policy, 2026)
     assert not cal.is_working_day(date(2026, 2, 24))  # own closure over a normal day
-    assert cal.is_working_day(date(2026, 2, 23))      # own working day over an official holiday
-    assert cal.is_working_day(date(2026, 3, 1))       # and over a Sunday
+    assert cal.is_working_day(date(2026, 2, 23))  # own working day over an official holiday
+    assert cal.is_working_day(date(2026, 3, 1))  # and over a Sunday
     closed = calendar_for(SupportPolicy(extra_holidays=("2026-02-14",)), 2026)
     assert not closed.is_working_day(date(2026, 2, 14))  # own closure over an official make-up day
 
@@ -94,23 +102,27 @@ def test_a_holiday_that_is_also_a_workday_is_a_holiday() -> None:
 
 # -- adding business time ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("start", "hours", "due"), [
-    (at(2026, 3, 2, 10), 2, at(2026, 3, 2, 12)),          # inside one day
-    (at(2026, 3, 2, 8), 1, at(2026, 3, 2, 10)),           # before opening: counts from 09:00
-    (at(2026, 3, 2, 17), 1, at(2026, 3, 2, 18)),          # ends exactly at closing
-    (at(2026, 3, 2, 17), 2, at(2026, 3, 3, 10)),          # over the night
-    (at(2026, 3, 2, 19), 0, at(2026, 3, 3, 9)),           # zero from the evening: next opening
-    (at(2026, 3, 6, 17), 2, at(2026, 3, 9, 10)),          # Friday → Monday
-    (at(2026, 3, 7, 12), 1, at(2026, 3, 9, 10)),          # from a Sunday
-    (at(2026, 2, 13, 17), 2, at(2026, 2, 14, 10)),        # into the Saturday make-up day
-    (at(2026, 2, 14, 17), 2, at(2026, 2, 24, 10)),        # across the whole Spring Festival
-    (at(2026, 2, 14, 9), 27, at(2026, 2, 25, 18)),        # 3 working days: the 14th, 24th, 25th
-    (at(2026, 9, 19, 17), 2, at(2026, 9, 20, 11)),        # Saturday (off) → Sunday make-up day
-    (at(2026, 9, 18, 17), 2, at(2026, 9, 20, 10)),        # Friday → Sunday make-up day
-    (at(2026, 9, 30, 17), 2, at(2026, 10, 8, 10)),        # across the Golden Week
-    (at(2026, 10, 9, 17), 2, at(2026, 10, 10, 10)),       # into the Saturday make-up day
-    (at(2026, 10, 10, 17), 2, at(2026, 10, 12, 10)),      # then Sunday is off again
-])
+
+@pytest.mark.parametrize(
+    ("start", "hours", "due"),
+    [
+        (at(2026, 3, 2, 10), 2, at(2026, 3, 2, 12)),  # inside one day
+        (at(2026, 3, 2, 8), 1, at(2026, 3, 2, 10)),  # before opening: counts from 09:00
+        (at(2026, 3, 2, 17), 1, at(2026, 3, 2, 18)),  # ends exactly at closing
+        (at(2026, 3, 2, 17), 2, at(2026, 3, 3, 10)),  # over the night
+        (at(2026, 3, 2, 19), 0, at(2026, 3, 3, 9)),  # zero from the evening: next opening
+        (at(2026, 3, 6, 17), 2, at(2026, 3, 9, 10)),  # Friday → Monday
+        (at(2026, 3, 7, 12), 1, at(2026, 3, 9, 10)),  # from a Sunday
+        (at(2026, 2, 13, 17), 2, at(2026, 2, 14, 10)),  # into the Saturday make-up day
+        (at(2026, 2, 14, 17), 2, at(2026, 2, 24, 10)),  # across the whole Spring Festival
+        (at(2026, 2, 14, 9), 27, at(2026, 2, 25, 18)),  # 3 working days: the 14th, 24th, 25th
+        (at(2026, 9, 19, 17), 2, at(2026, 9, 20, 11)),  # Saturday (off) → Sunday make-up day
+        (at(2026, 9, 18, 17), 2, at(2026, 9, 20, 10)),  # Friday → Sunday make-up day
+        (at(2026, 9, 30, 17), 2, at(2026, 10, 8, 10)),  # across the Golden Week
+        (at(2026, 10, 9, 17), 2, at(2026, 10, 10, 10)),  # into the Saturday make-up day
+        (at(2026, 10, 10, 17), 2, at(2026, 10, 12, 10)),  # then Sunday is off again
+    ],
+)
 def test_add_business_seconds(cal: WorkCalendar, start: datetime, hours: float, due: datetime) -> None:
     result = add_business_seconds(cal, start, hours * H)
     assert result == due and result.tzinfo == UTC
@@ -150,6 +162,7 @@ def test_between_inverts_add(cal: WorkCalendar) -> None:
 
 
 # -- working days -----------------------------------------------------------------------------
+
 
 def test_add_working_days(cal: WorkCalendar) -> None:
     assert add_working_days(cal, date(2026, 3, 2), 0) == date(2026, 3, 2)

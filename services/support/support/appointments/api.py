@@ -26,8 +26,12 @@ from .schemas import (
     RescheduleSchema,
 )
 
-blp = Blueprint("support_appointments", __name__, url_prefix="/api/v1/support",
-                description="Installation and repair visits: ≥ 5 working days ahead, reminders, consent")
+blp = Blueprint(
+    "support_appointments",
+    __name__,
+    url_prefix="/api/v1/support",
+    description="Installation and repair visits: ≥ 5 working days ahead, reminders, consent",
+)
 BOOKERS = (authn.ADMIN, authn.SUPPORT_AGENT, authn.SUPPORT_SUPERVISOR)
 SCHEDULE_VIEWERS = (*BOOKERS, authn.TECHNICIAN)
 
@@ -76,9 +80,11 @@ class Schedule(MethodView):
         principal = current_principal()
         if query["to"] <= query["from_"] or (query["to"] - query["from_"]).days > 62:
             raise Invalid({"to": "Must be after from, at most 62 days later."}, "query")
-        stmt = select(Appointment).where(Appointment.status == "scheduled",
-                                         Appointment.starts_at >= query["from_"],
-                                         Appointment.starts_at < query["to"])
+        stmt = select(Appointment).where(
+            Appointment.status == "scheduled",
+            Appointment.starts_at >= query["from_"],
+            Appointment.starts_at < query["to"],
+        )
         technician = query["technician_id"]
         if not principal.has_any(*BOOKERS):
             technician = principal.sub
@@ -86,8 +92,9 @@ class Schedule(MethodView):
             stmt = stmt.where(Appointment.technician_id == technician)
         with web.ctx().bus.session_factory() as session:
             rows = {a.id: a for a in session.scalars(stmt.limit(2000))}
-            order = rules.scheduling_order(rules.Slot(a.id, a.starts_at, a.priority_customer, a.urgent)
-                                           for a in rows.values())
+            order = rules.scheduling_order(
+                rules.Slot(a.id, a.starts_at, a.priority_customer, a.urgent) for a in rows.values()
+            )
             return {"items": [_view(session, rows[s.id]) for s in order]}
 
 

@@ -19,8 +19,14 @@ def on_the_hour(cal: WorkCalendar, starts_at: datetime) -> bool:
     return local.minute == 0 and local.second == 0 and local.microsecond == 0
 
 
-def schedule_errors(cal: WorkCalendar, now: datetime, starts_at: datetime, min_working_days: int,
-                    urgent: bool, urgent_reason: str | None) -> dict[str, str]:
+def schedule_errors(
+    cal: WorkCalendar,
+    now: datetime,
+    starts_at: datetime,
+    min_working_days: int,
+    urgent: bool,
+    urgent_reason: str | None,
+) -> dict[str, str]:
     """Why ``starts_at`` may not be booked now (empty when it may)."""
     errors: dict[str, str] = {}
     if not on_the_hour(cal, starts_at):
@@ -30,15 +36,22 @@ def schedule_errors(cal: WorkCalendar, now: datetime, starts_at: datetime, min_w
     elif not urgent:
         ahead = working_days_between(cal, local_date(cal, now), local_date(cal, starts_at))
         if ahead < min_working_days:
-            errors["starts_at"] = (f"Confirm at least {min_working_days} working days ahead "
-                                   f"(this is {ahead}); sooner only as urgent with a reason.")
+            errors["starts_at"] = (
+                f"Confirm at least {min_working_days} working days ahead "
+                f"(this is {ahead}); sooner only as urgent with a reason."
+            )
     if urgent and not (urgent_reason or "").strip():
         errors["urgent_reason"] = "An urgent appointment needs the reason."
     return errors
 
 
-def reschedule_errors(cal: WorkCalendar, now: datetime, starts_at: datetime, current: datetime,
-                      consent: dict[str, object] | None) -> dict[str, str]:
+def reschedule_errors(
+    cal: WorkCalendar,
+    now: datetime,
+    starts_at: datetime,
+    current: datetime,
+    consent: dict[str, object] | None,
+) -> dict[str, str]:
     """A reschedule needs the customer's recorded consent (who agreed, how); the consented time
     needs no notice period, since the customer chose it, but stays to the hour and in the future."""
     errors: dict[str, str] = {}

@@ -25,8 +25,11 @@ class AppointmentCreateSchema(StrictSchema):
 
 
 class ConsentSchema(StrictSchema):
-    by = fields.String(required=True, validate=validate.Length(min=1, max=100),
-                       metadata={"description": "who at the customer agreed"})
+    by = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "who at the customer agreed"},
+    )
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     at = AwareDateTime(load_default=None)
 
@@ -34,8 +37,9 @@ class ConsentSchema(StrictSchema):
 class RescheduleSchema(StrictSchema):
     starts_at = AwareDateTime(required=True)
     technician_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    consent = fields.Nested(ConsentSchema, load_default=None, metadata={
-        "description": "the customer's consent: required"})
+    consent = fields.Nested(
+        ConsentSchema, load_default=None, metadata={"description": "the customer's consent: required"}
+    )
     note = fields.String(load_default=None, validate=_text)
 
 

@@ -27,8 +27,12 @@ from .schemas import (
     StepSchema,
 )
 
-blp = Blueprint("support_complaints", __name__, url_prefix="/api/v1/support/tickets",
-                description="The nine-step complaint flow (§3.2a), approvals, accountability (§3.2d)")
+blp = Blueprint(
+    "support_complaints",
+    __name__,
+    url_prefix="/api/v1/support/tickets",
+    description="The nine-step complaint flow (§3.2a), approvals, accountability (§3.2d)",
+)
 APPROVERS = (authn.SALES_GM, authn.GROUP_GM, authn.SALES_VP, authn.ADMIN)
 ACCOUNTABLE = (authn.ADMIN, authn.SUPPORT_SUPERVISOR, authn.SALES_OPS_MANAGER)
 
@@ -38,8 +42,12 @@ def _view(session: Session, ticket: Ticket) -> dict[str, Any]:
     complaint = service.get_complaint(session, ticket, policy)
     state = service.state(session, complaint, policy)
     out = {c.key: getattr(complaint, c.key) for c in type(complaint).__table__.columns}
-    out.update(next_steps=sorted(rules.next_steps(state)), approvals_missing=list(state.approvals_missing),
-               steps=service.steps(session, ticket.id), approvals=service.approvals(session, ticket.id))
+    out.update(
+        next_steps=sorted(rules.next_steps(state)),
+        approvals_missing=list(state.approvals_missing),
+        steps=service.steps(session, ticket.id),
+        approvals=service.approvals(session, ticket.id),
+    )
     return out
 
 
@@ -92,8 +100,15 @@ class Accountability(MethodView):
     def get(self, ticket_id: str) -> dict[str, Any]:
         with web.ctx().bus.session_factory() as session:
             tickets.visible(session, ticket_id, current_principal())
-            return {"items": list(session.scalars(select(AccountabilityEntry).where(
-                AccountabilityEntry.ticket_id == ticket_id).order_by(AccountabilityEntry.id)))}
+            return {
+                "items": list(
+                    session.scalars(
+                        select(AccountabilityEntry)
+                        .where(AccountabilityEntry.ticket_id == ticket_id)
+                        .order_by(AccountabilityEntry.id)
+                    )
+                )
+            }
 
     @blp.arguments(AccountabilitySchema)
     @blp.response(201, AccountabilityListSchema)

@@ -18,10 +18,28 @@ from decimal import Decimal
 from typing import Any
 
 RECEIVED, CHECKED, TRIAGED, PLANNED, SIGNED, NEGOTIATED, LITIGATION, EXECUTED, COUNTED = range(1, 10)
-NAMES = {1: "received", 2: "checked", 3: "triaged", 4: "plan_proposed", 5: "signed",
-         6: "negotiated", 7: "litigation", 8: "executed", 9: "counted"}
-LABELS = {1: "①受理", 2: "②核查", 3: "③初步判断", 4: "④处理方案", 5: "⑤签署意见", 6: "⑥协商",
-          7: "⑦诉讼程序", 8: "⑧按方案执行", 9: "⑨月度客诉统计"}
+NAMES = {
+    1: "received",
+    2: "checked",
+    3: "triaged",
+    4: "plan_proposed",
+    5: "signed",
+    6: "negotiated",
+    7: "litigation",
+    8: "executed",
+    9: "counted",
+}
+LABELS = {
+    1: "①受理",
+    2: "②核查",
+    3: "③初步判断",
+    4: "④处理方案",
+    5: "⑤签署意见",
+    6: "⑥协商",
+    7: "⑦诉讼程序",
+    8: "⑧按方案执行",
+    9: "⑨月度客诉统计",
+}
 CATEGORIES = ("quality", "non_quality")
 
 
@@ -31,7 +49,7 @@ class OutOfOrder(ValueError):
 
 @dataclass(frozen=True)
 class State:
-    step: int = 0                   # the last completed step
+    step: int = 0  # the last completed step
     problem_found: bool | None = None
     satisfied: bool | None = None
     approvals_missing: tuple[str, ...] = ()
@@ -65,11 +83,20 @@ def finishes(step: int, data: Mapping[str, Any]) -> bool:
 def step_errors(step: int, data: Mapping[str, Any]) -> dict[str, str]:
     """What each step must carry."""
     need: dict[int, tuple[str, ...]] = {
-        RECEIVED: ("material",), CHECKED: ("problem_found",), TRIAGED: ("category",),
-        PLANNED: ("plan",), SIGNED: ("opinion",), NEGOTIATED: ("satisfied",),
-        LITIGATION: ("note",), EXECUTED: ("note",)}
-    errors = {name: f"{LABELS[step]} needs {name}." for name in need.get(step, ())
-              if data.get(name) is None or data.get(name) == ""}
+        RECEIVED: ("material",),
+        CHECKED: ("problem_found",),
+        TRIAGED: ("category",),
+        PLANNED: ("plan",),
+        SIGNED: ("opinion",),
+        NEGOTIATED: ("satisfied",),
+        LITIGATION: ("note",),
+        EXECUTED: ("note",),
+    }
+    errors = {
+        name: f"{LABELS[step]} needs {name}."
+        for name in need.get(step, ())
+        if data.get(name) is None or data.get(name) == ""
+    }
     if step == CHECKED and data.get("problem_found") is False and not data.get("note"):
         errors["note"] = "No problem found: give the explanation for the customer."
     if step == TRIAGED and data.get("category") not in (None, *CATEGORIES):
@@ -79,8 +106,9 @@ def step_errors(step: int, data: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
-def required_approvals(approval_roles: Iterable[str], compensation: Decimal | None,
-                       group_gm_threshold: Decimal) -> tuple[str, ...]:
+def required_approvals(
+    approval_roles: Iterable[str], compensation: Decimal | None, group_gm_threshold: Decimal
+) -> tuple[str, ...]:
     """The approvals ⑤ needs: the policy's roles, and the group GM at or above the threshold."""
     roles = list(dict.fromkeys(approval_roles))
     if compensation is not None and compensation >= group_gm_threshold and "group_gm" not in roles:

@@ -14,21 +14,32 @@ _text = validate.Length(min=1, max=4000)
 
 
 class StepSchema(StrictSchema):
-    step = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=8), metadata={
-        "description": "1 received (material), 2 checked (problem_found, note = explanation when "
-                       "none), 3 triaged (category), 4 plan (plan, departments, compensation), 5 signed "
-                       "(opinion; sales_ops_manager), 6 negotiated (satisfied), 7 litigation (note), "
-                       "8 executed (note). 9 is counted automatically when the flow ends."})
+    step = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=8),
+        metadata={
+            "description": "1 received (material), 2 checked (problem_found, note = explanation when "
+            "none), 3 triaged (category), 4 plan (plan, departments, compensation), 5 signed "
+            "(opinion; sales_ops_manager), 6 negotiated (satisfied), 7 litigation (note), "
+            "8 executed (note). 9 is counted automatically when the flow ends."
+        },
+    )
     material = fields.String(load_default=None, validate=_text)
-    attachments = fields.List(fields.String(validate=validate.Length(max=500)), load_default=None,
-                              validate=validate.Length(max=20))
+    attachments = fields.List(
+        fields.String(validate=validate.Length(max=500)), load_default=None, validate=validate.Length(max=20)
+    )
     problem_found = fields.Boolean(load_default=None)
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
     plan = fields.String(load_default=None, validate=_text)
-    departments = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=None,
-                              validate=validate.Length(max=10))
-    compensation = fields.Decimal(load_default=None, places=2, as_string=True,
-                                  validate=validate.Range(min=0, max=10**9), metadata=MONEY)
+    departments = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)),
+        load_default=None,
+        validate=validate.Length(max=10),
+    )
+    compensation = fields.Decimal(
+        load_default=None, places=2, as_string=True, validate=validate.Range(min=0, max=10**9), metadata=MONEY
+    )
     opinion = fields.String(load_default=None, validate=_text)
     satisfied = fields.Boolean(load_default=None)
     note = fields.String(load_default=None, validate=_text)

@@ -26,8 +26,12 @@ from .schemas import (
     FaultUpdateCreateSchema,
 )
 
-blp = Blueprint("support_faults", __name__, url_prefix="/api/v1/support",
-                description="Major faults (§3.8): report, tracking, fault analysis report")
+blp = Blueprint(
+    "support_faults",
+    __name__,
+    url_prefix="/api/v1/support",
+    description="Major faults (§3.8): report, tracking, fault analysis report",
+)
 ANALYSTS = (authn.ADMIN, authn.SUPPORT_SUPERVISOR, authn.TECHNICIAN)
 
 

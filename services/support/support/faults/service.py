@@ -24,26 +24,46 @@ from . import events
 from .models import FaultUpdate, MajorFault
 
 
-def report(session: Session, bus: ServiceBus, ticket: Ticket, principal: Principal,
-           body: dict[str, Any], now: datetime) -> MajorFault:
+def report(
+    session: Session,
+    bus: ServiceBus,
+    ticket: Ticket,
+    principal: Principal,
+    body: dict[str, Any],
+    now: datetime,
+) -> MajorFault:
     if session.scalar(select(MajorFault.id).where(MajorFault.ticket_id == ticket.id)):
         raise Conflict("this ticket's major fault is already reported")
     if body["occurred_at"] > now:
         raise Invalid({"occurred_at": "A fault cannot have occurred in the future."})
     policy = current_policy(session)
-    fault = MajorFault(id=str(uuid.uuid4()), ticket_id=ticket.id, account_id=ticket.account_id,
-                       occurred_at=body["occurred_at"], place=body["place"], symptoms=body["symptoms"],
-                       plan=body["plan"], status="open", reported_by=principal.sub, reported_at=now,
-                       version=1)
+    fault = MajorFault(
+        id=str(uuid.uuid4()),
+        ticket_id=ticket.id,
+        account_id=ticket.account_id,
+        occurred_at=body["occurred_at"],
+        place=body["place"],
+        symptoms=body["symptoms"],
+        plan=body["plan"],
+        status="open",
+        reported_by=principal.sub,
+        reported_at=now,
+        version=1,
+    )
     session.add(fault)
     session.flush()
     if not ticket.major:
         ticket.major = True
         tickets.escalate_major(session, bus, ticket, policy, principal.sub, now)
     account = session.get(KnownAccount, ticket.account_id)
-    bus.emit(session, events.MAJOR_FAULT_REPORTED, events.reported_payload(
-        fault, ticket, account.owner_id if account else None, list(policy.major_fault_roles), now),
-        subject=fault.id)
+    bus.emit(
+        session,
+        events.MAJOR_FAULT_REPORTED,
+        events.reported_payload(
+            fault, ticket, account.owner_id if account else None, list(policy.major_fault_roles), now
+        ),
+        subject=fault.id,
+    )
     return fault
 
 
@@ -54,8 +74,9 @@ def get(session: Session, fault_id: str, lock: bool = False) -> MajorFault:
     return fault
 
 
-def track(session: Session, bus: ServiceBus, fault: MajorFault, principal: Principal, note: str,
-          now: datetime) -> FaultUpdate:
+def track(
+    session: Session, bus: ServiceBus, fault: MajorFault, principal: Principal, note: str, now: datetime
+) -> FaultUpdate:
     if fault.status != "open":
         raise Conflict("the fault is analysed and closed")
     update = FaultUpdate(fault_id=fault.id, at=now, by=principal.sub, note=note)
@@ -63,13 +84,23 @@ def track(session: Session, bus: ServiceBus, fault: MajorFault, principal: Princ
     fault.version += 1
     ticket = session.get(Ticket, fault.ticket_id)
     assert ticket is not None
-    bus.emit(session, events.MAJOR_FAULT_UPDATED, events.updated_payload(fault, ticket, note, principal.sub, now),
-             subject=fault.id)
+    bus.emit(
+        session,
+        events.MAJOR_FAULT_UPDATED,
+        events.updated_payload(fault, ticket, note, principal.sub, now),
+        subject=fault.id,
+    )
     return update
 
 
-def issue_analysis(session: Session, bus: ServiceBus, fault: MajorFault, principal: Principal,
-                   body: dict[str, Any], now: datetime) -> MajorFault:
+def issue_analysis(
+    session: Session,
+    bus: ServiceBus,
+    fault: MajorFault,
+    principal: Principal,
+    body: dict[str, Any],
+    now: datetime,
+) -> MajorFault:
     if fault.status != "open":
         raise Conflict("the analysis is already issued")
     for name in ("impact", "handling", "cause", "corrective_action", "preventive_action"):
@@ -79,12 +110,18 @@ def issue_analysis(session: Session, bus: ServiceBus, fault: MajorFault, princip
     ticket = session.get(Ticket, fault.ticket_id)
     assert ticket is not None
     account = session.get(KnownAccount, fault.account_id)
-    bus.emit(session, events.MAJOR_FAULT_ANALYSIS_ISSUED, events.analysis_payload(
-        fault, ticket, account.owner_id if account else None, accounts.customer(account), now),
-        subject=fault.id)
+    bus.emit(
+        session,
+        events.MAJOR_FAULT_ANALYSIS_ISSUED,
+        events.analysis_payload(
+            fault, ticket, account.owner_id if account else None, accounts.customer(account), now
+        ),
+        subject=fault.id,
+    )
     return fault
 
 
 def updates(session: Session, fault_id: str) -> list[FaultUpdate]:
-    return list(session.scalars(select(FaultUpdate).where(FaultUpdate.fault_id == fault_id)
-                                .order_by(FaultUpdate.id)))
+    return list(
+        session.scalars(select(FaultUpdate).where(FaultUpdate.fault_id == fault_id).order_by(FaultUpdate.id))
+    )

@@ -18,13 +18,21 @@ from .models import SupportPolicyChange, SupportPolicyRow
 from .rules import PolicyError
 from .schemas import PolicyChangeListSchema, PolicySchema, PolicyUpdateSchema
 
-blp = Blueprint("support_policy", __name__, url_prefix="/api/v1/support/policy",
-                description="Support policy: every number of the support rules, audited")
+blp = Blueprint(
+    "support_policy",
+    __name__,
+    url_prefix="/api/v1/support/policy",
+    description="Support policy: every number of the support rules, audited",
+)
 
 
 def _view(row: SupportPolicyRow) -> dict[str, Any]:
-    return {"version": row.version, "updated_at": row.updated_at, "updated_by": row.updated_by,
-            "policy": service.policy_from_row(row).to_dict()}
+    return {
+        "version": row.version,
+        "updated_at": row.updated_at,
+        "updated_by": row.updated_by,
+        "policy": service.policy_from_row(row).to_dict(),
+    }
 
 
 @blp.route("")
@@ -46,13 +54,16 @@ class Policy(MethodView):
         and new value of each changed field."""
         reason = body.pop("reason").strip()
         if not body:
-            raise Problem(422, "Unprocessable Content", "name at least one policy field to change",
-                          errors={"json": {"_schema": ["No policy field given."]}})
+            raise Problem(
+                422,
+                "Unprocessable Content",
+                "name at least one policy field to change",
+                errors={"json": {"_schema": ["No policy field given."]}},
+            )
         ctx = web.ctx()
         with ctx.bus.session_factory() as session, session.begin():
             try:
-                row, _ = service.change_policy(session, current_principal().sub, ctx.clock(), body,
-                                               reason)
+                row, _ = service.change_policy(session, current_principal().sub, ctx.clock(), body, reason)
             except PolicyError as exc:
                 raise web.unprocessable(exc.errors) from exc
             return _view(row)
@@ -65,6 +76,7 @@ class PolicyChanges(MethodView):
     def get(self) -> dict[str, Any]:
         """The policy's audit trail, newest first."""
         with web.ctx().bus.session_factory() as session:
-            rows = session.scalars(select(SupportPolicyChange).order_by(SupportPolicyChange.id.desc())
-                                   .limit(200))
+            rows = session.scalars(
+                select(SupportPolicyChange).order_by(SupportPolicyChange.id.desc()).limit(200)
+            )
             return {"items": list(rows)}

@@ -25,8 +25,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-KINDS = ("inquiry", "complaint", "suggestion", "dispute", "repair", "installation", "replacement",
-         "return", "shipment_tracking", "major_fault", "follow_up")
+KINDS = (
+    "inquiry",
+    "complaint",
+    "suggestion",
+    "dispute",
+    "repair",
+    "installation",
+    "replacement",
+    "return",
+    "shipment_tracking",
+    "major_fault",
+    "follow_up",
+)
 REPAIR_MODES = ("onsite", "factory", "paid")
 PRIORITIES = ("low", "normal", "high", "urgent")
 METRICS = ("first_response", "resolution")
@@ -39,8 +50,9 @@ class PolicyError(ValueError):
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
-        super().__init__("invalid support policy: " + "; ".join(
-            f"{k}: {v}" for k, v in sorted(self.errors.items())))
+        super().__init__(
+            "invalid support policy: " + "; ".join(f"{k}: {v}" for k, v in sorted(self.errors.items()))
+        )
 
 
 def _h(hours: float) -> int:
@@ -49,19 +61,19 @@ def _h(hours: float) -> int:
 
 DEFAULT_QUEUES = ("after_sales", "technical", "quality", "complaint_desk", "supervision")
 DEFAULT_ROUTING = {
-    "inquiry": "after_sales",           # §3.1 inquiry desk of after-sales
-    "complaint": "complaint_desk",      # §3.1 complaint desk
+    "inquiry": "after_sales",  # §3.1 inquiry desk of after-sales
+    "complaint": "complaint_desk",  # §3.1 complaint desk
     "suggestion": "complaint_desk",
     "dispute": "complaint_desk",
-    "repair.onsite": "technical",       # §3.1 「A. 技术部上门维修」
-    "repair.factory": "quality",        # §3.1 「B. 质检部返厂维修」
-    "repair.paid": "after_sales",       # §3.1 paid repair: tell the customer the fee
+    "repair.onsite": "technical",  # §3.1 「A. 技术部上门维修」
+    "repair.factory": "quality",  # §3.1 「B. 质检部返厂维修」
+    "repair.paid": "after_sales",  # §3.1 paid repair: tell the customer the fee
     "installation": "after_sales",
     "replacement": "after_sales",
     "return": "after_sales",
     "shipment_tracking": "after_sales",
     "major_fault": "technical",
-    "follow_up": "supervision",         # §3.6 一般/不满意 → the supervisor
+    "follow_up": "supervision",  # §3.6 一般/不满意 → the supervisor
 }
 # Business minutes: first response and resolution per priority (this service's defaults).
 DEFAULT_SLA = {
@@ -77,8 +89,8 @@ DEFAULT_SLA_BY_KIND = {
 }
 DEFAULT_ESCALATION = (
     {"percent": 100, "role": "support_supervisor"},  # breach: 客服主管
-    {"percent": 150, "role": "sales_gm"},            # 销售总经理
-    {"percent": 200, "role": "group_gm"},            # 集团总经理
+    {"percent": 150, "role": "sales_gm"},  # 销售总经理
+    {"percent": 200, "role": "group_gm"},  # 集团总经理
 )
 
 
@@ -86,7 +98,7 @@ DEFAULT_ESCALATION = (
 class SupportPolicy:
     """Every number of the support rules. Defaults are the documents' values (module docstring)."""
 
-    # Business calendar (§3.4; issue: 09:00–18:00 Mon–Fri, Asia/Shanghai, China holidays + 调休)
+    # Business calendar (§3.4; issue: 09:00-18:00 Mon-Fri, Asia/Shanghai, China holidays + 调休)
     timezone: str = "Asia/Shanghai"
     business_hours_start: str = "09:00"
     business_hours_end: str = "18:00"
@@ -98,10 +110,14 @@ class SupportPolicy:
     queues: tuple[str, ...] = DEFAULT_QUEUES
     routing: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTING))
     # SLAs (§3.4) in business minutes, warning share, escalation chain
-    sla_targets: Mapping[str, Mapping[str, int]] = field(default_factory=lambda: {
-        p: dict(v) for p, v in DEFAULT_SLA.items()})
-    sla_kind_targets: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=lambda: {
-        k: {p: dict(v) for p, v in by.items()} for k, by in DEFAULT_SLA_BY_KIND.items()})
+    sla_targets: Mapping[str, Mapping[str, int]] = field(
+        default_factory=lambda: {p: dict(v) for p, v in DEFAULT_SLA.items()}
+    )
+    sla_kind_targets: Mapping[str, Mapping[str, Mapping[str, int]]] = field(
+        default_factory=lambda: {
+            k: {p: dict(v) for p, v in by.items()} for k, by in DEFAULT_SLA_BY_KIND.items()
+        }
+    )
     sla_warning_percent: int = 80
     escalation_chain: tuple[Mapping[str, Any], ...] = DEFAULT_ESCALATION
     # First responder (§3.3): major matters to the general manager at once
@@ -126,9 +142,9 @@ class SupportPolicy:
     grievance_days: int = 3
     grievance_transfer_queues: tuple[str, ...] = ("after_sales", "technical", "quality", "complaint_desk")
     grievance_notify_role: str = "sales_manager"
-    penalty_grievance_found: str = "100.00"   # found without a formal complaint: the employee
+    penalty_grievance_found: str = "100.00"  # found without a formal complaint: the employee
     penalty_executive_complaint: str = "100.00"  # complaint to the executive: manager and employee each
-    penalty_unresolved: str = "500.00"        # not resolved in grievance_days: manager and employee each
+    penalty_unresolved: str = "500.00"  # not resolved in grievance_days: manager and employee each
     currency: str = "CNY"
     # Appointments (§3.4, §3.7)
     appointment_min_working_days: int = 5
@@ -137,8 +153,12 @@ class SupportPolicy:
     appointment_kinds: tuple[str, ...] = ("installation", "repair")
     priority_grades: tuple[str, ...] = ("A", "B")
     # Major faults (§3.8): who is told besides the account owner
-    major_fault_roles: tuple[str, ...] = ("group_gm", "support_supervisor", "sales_manager",
-                                          "sales_ops_manager")
+    major_fault_roles: tuple[str, ...] = (
+        "group_gm",
+        "support_supervisor",
+        "sales_manager",
+        "sales_ops_manager",
+    )
 
     def __post_init__(self) -> None:
         errors = _validate(self)
@@ -210,16 +230,34 @@ def _plain(value: Any) -> Any:
 # -- validation -------------------------------------------------------------------------------
 
 _INT_MIN = {
-    "auto_close_days": 1, "return_visit_days": 1, "project_first_period_months": 0,
-    "project_first_period_every_months": 1, "project_later_every_months": 1,
-    "project_visit_notice_days": 0, "grievance_days": 1, "appointment_min_working_days": 0,
-    "appointment_reminder_minutes": 1, "appointment_duration_minutes": 15,
+    "auto_close_days": 1,
+    "return_visit_days": 1,
+    "project_first_period_months": 0,
+    "project_first_period_every_months": 1,
+    "project_later_every_months": 1,
+    "project_visit_notice_days": 0,
+    "grievance_days": 1,
+    "appointment_min_working_days": 0,
+    "appointment_reminder_minutes": 1,
+    "appointment_duration_minutes": 15,
 }
 _PERCENT = ("sla_warning_percent", "member_visit_percent", "other_visit_percent")
-_MONEY = ("complaint_group_gm_threshold", "penalty_grievance_found", "penalty_executive_complaint",
-          "penalty_unresolved")
-_NAMES = ("queues", "major_kinds", "complaint_kinds", "complaint_approval_roles",
-          "grievance_transfer_queues", "appointment_kinds", "priority_grades", "major_fault_roles")
+_MONEY = (
+    "complaint_group_gm_threshold",
+    "penalty_grievance_found",
+    "penalty_executive_complaint",
+    "penalty_unresolved",
+)
+_NAMES = (
+    "queues",
+    "major_kinds",
+    "complaint_kinds",
+    "complaint_approval_roles",
+    "grievance_transfer_queues",
+    "appointment_kinds",
+    "priority_grades",
+    "major_fault_roles",
+)
 _ROLE_NAMES = ("major_role", "complaint_sign_role", "grievance_notify_role", "currency")
 
 
@@ -246,7 +284,8 @@ def _validate(p: SupportPolicy) -> dict[str, str]:
     for name in _MONEY:
         value = getattr(p, name)
         try:
-            ok = isinstance(value, str) and Decimal(value) >= 0 and Decimal(value).as_tuple().exponent >= -2
+            exponent = Decimal(value).as_tuple().exponent if isinstance(value, str) else None
+            ok = isinstance(exponent, int) and exponent >= -2 and Decimal(value) >= 0
         except InvalidOperation:
             ok = False
         if not ok:
@@ -294,16 +333,23 @@ def _validate_calendar(p: SupportPolicy, errors: dict[str, str]) -> None:
     if len(times) == 2 and times["business_hours_start"] >= times["business_hours_end"]:
         errors["business_hours_end"] = "must be later than business_hours_start"
     days = p.business_weekdays
-    if (not isinstance(days, tuple) or not days or not all(_is_int(d) and 1 <= d <= 7 for d in days)
-            or len(set(days)) != len(days)):
+    if (
+        not isinstance(days, tuple)
+        or not days
+        or not all(_is_int(d) and 1 <= d <= 7 for d in days)
+        or len(set(days)) != len(days)
+    ):
         errors["business_weekdays"] = "must be a non-empty list of distinct ISO weekdays 1..7"
     if p.official_holidays not in ("", "CN"):
         errors["official_holidays"] = "must be 'CN' (China's official calendar) or '' (none)"
     for name in ("extra_holidays", "extra_workdays"):
         value = getattr(p, name)
         try:
-            ok = isinstance(value, tuple) and len(value) <= 400 and all(
-                isinstance(v, str) and date.fromisoformat(v).isoformat() == v for v in value)
+            ok = (
+                isinstance(value, tuple)
+                and len(value) <= 400
+                and all(isinstance(v, str) and date.fromisoformat(v).isoformat() == v for v in value)
+            )
         except ValueError:
             ok = False
         if not ok:
@@ -321,9 +367,11 @@ def _validate_routing(p: SupportPolicy, errors: dict[str, str]) -> None:
     missing = sorted(set(ROUTE_KEYS) - set(routing))
     unknown = sorted(set(routing) - set(ROUTE_KEYS))
     if missing or unknown:
-        errors["routing"] = f"must route exactly {', '.join(ROUTE_KEYS)}" + (
-            f" (missing {', '.join(missing)})" if missing else "") + (
-            f" (unknown {', '.join(unknown)})" if unknown else "")
+        errors["routing"] = (
+            f"must route exactly {', '.join(ROUTE_KEYS)}"
+            + (f" (missing {', '.join(missing)})" if missing else "")
+            + (f" (unknown {', '.join(unknown)})" if unknown else "")
+        )
     elif "queues" not in errors and not set(routing.values()) <= set(p.queues):
         errors["routing"] = "every target must be one of the queues"
 
@@ -334,29 +382,53 @@ def _minutes_ok(value: object) -> bool:
 
 def _validate_sla(p: SupportPolicy, errors: dict[str, str]) -> None:
     t = p.sla_targets
-    if (not isinstance(t, Mapping) or set(t) != set(PRIORITIES)
-            or not all(isinstance(v, Mapping) and set(v) == set(METRICS)
-                       and all(_minutes_ok(m) for m in v.values()) for v in t.values())):
-        errors["sla_targets"] = ("must give first_response and resolution minutes (1..525600) "
-                                 f"for each priority {', '.join(PRIORITIES)}")
+    if (
+        not isinstance(t, Mapping)
+        or set(t) != set(PRIORITIES)
+        or not all(
+            isinstance(v, Mapping) and set(v) == set(METRICS) and all(_minutes_ok(m) for m in v.values())
+            for v in t.values()
+        )
+    ):
+        errors["sla_targets"] = (
+            "must give first_response and resolution minutes (1..525600) "
+            f"for each priority {', '.join(PRIORITIES)}"
+        )
     else:
         for prio, v in t.items():
             if v["first_response"] > v["resolution"]:
                 errors["sla_targets"] = f"{prio}: first_response must not exceed resolution"
     k = p.sla_kind_targets
-    if (not isinstance(k, Mapping) or not set(k) <= set(KINDS)
-            or not all(isinstance(by, Mapping) and set(by) <= set(PRIORITIES)
-                       and all(isinstance(v, Mapping) and set(v) <= set(METRICS)
-                               and all(_minutes_ok(m) for m in v.values()) for v in by.values())
-                       for by in k.values())):
+    if (
+        not isinstance(k, Mapping)
+        or not set(k) <= set(KINDS)
+        or not all(
+            isinstance(by, Mapping)
+            and set(by) <= set(PRIORITIES)
+            and all(
+                isinstance(v, Mapping) and set(v) <= set(METRICS) and all(_minutes_ok(m) for m in v.values())
+                for v in by.values()
+            )
+            for by in k.values()
+        )
+    ):
         errors["sla_kind_targets"] = "must map kind → priority → {first_response|resolution: minutes}"
 
 
 def _validate_escalation(p: SupportPolicy, errors: dict[str, str]) -> None:
     chain = p.escalation_chain
-    ok = isinstance(chain, tuple) and 1 <= len(chain) <= 10 and all(
-        isinstance(s, Mapping) and set(s) == {"percent", "role"} and _is_int(s["percent"])
-        and 100 <= s["percent"] <= 10000 and _is_name(s["role"]) for s in chain)
+    ok = (
+        isinstance(chain, tuple)
+        and 1 <= len(chain) <= 10
+        and all(
+            isinstance(s, Mapping)
+            and set(s) == {"percent", "role"}
+            and _is_int(s["percent"])
+            and 100 <= s["percent"] <= 10000
+            and _is_name(s["role"])
+            for s in chain
+        )
+    )
     if not ok:
         errors["escalation_chain"] = "must be 1..10 steps {percent (>= 100), role}"
         return

@@ -17,17 +17,22 @@ class PolicySchema(Schema):
     version = fields.Integer(metadata={"description": "0 while the documents' defaults apply"})
     updated_at = UtcDateTime(allow_none=True)
     updated_by = fields.String(allow_none=True)
-    policy = fields.Dict(metadata={"description": "Every policy field with its value (money as "
-                                                  "decimal strings with 2 places)"})
+    policy = fields.Dict(
+        metadata={"description": "Every policy field with its value (money as decimal strings with 2 places)"}
+    )
 
 
 def _policy_update_schema() -> type[Schema]:
     """Every policy field optional (SupportPolicy checks values and names each bad field), plus
     the required reason; unknown fields are refused by StrictSchema."""
     attrs: dict[str, Any] = {
-        f.name: fields.Raw(allow_none=False) for f in dataclasses.fields(SupportPolicy) if f.init}
-    attrs["reason"] = fields.String(required=True, validate=validate.Length(min=1, max=2000),
-                                    metadata={"description": "Why (kept in the audit)"})
+        f.name: fields.Raw(allow_none=False) for f in dataclasses.fields(SupportPolicy) if f.init
+    }
+    attrs["reason"] = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "Why (kept in the audit)"},
+    )
     return type("SupportPolicyUpdateSchema", (StrictSchema,), attrs)
 
 

@@ -33,8 +33,9 @@ def current_policy(session: Session) -> SupportPolicy:
     return policy_from_row(session.get(SupportPolicyRow, POLICY_ID))
 
 
-def change_policy(session: Session, actor: str, at: datetime, changes: dict[str, Any],
-                  reason: str) -> tuple[SupportPolicyRow, SupportPolicyChange | None]:
+def change_policy(
+    session: Session, actor: str, at: datetime, changes: dict[str, Any], reason: str
+) -> tuple[SupportPolicyRow, SupportPolicyChange | None]:
     """Apply ``changes`` (PolicyError names each bad field) and audit them; no-op if nothing differs."""
     row = policy_row(session, lock=True)
     old = policy_from_row(row)
@@ -43,8 +44,9 @@ def change_policy(session: Session, actor: str, at: datetime, changes: dict[str,
     if not diff:
         return row, None
     row.data, row.version, row.updated_at, row.updated_by = new.to_dict(), row.version + 1, at, actor
-    audit = SupportPolicyChange(version=row.version, at=at, actor=actor, reason=reason,
-                                changes={k: list(v) for k, v in diff.items()})
+    audit = SupportPolicyChange(
+        version=row.version, at=at, actor=actor, reason=reason, changes={k: list(v) for k, v in diff.items()}
+    )
     session.add(audit)
     session.flush()
     return row, audit

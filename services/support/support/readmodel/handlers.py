@@ -22,13 +22,15 @@ from .events import (
 )
 
 
-def on_account_opened(session: Session, event: Envelope, data: dict[str, Any], *,
-                      clock: Callable[[], datetime]) -> None:
+def on_account_opened(
+    session: Session, event: Envelope, data: dict[str, Any], *, clock: Callable[[], datetime]
+) -> None:
     service.apply_snapshot(session, service.snapshot_from_opened(data), clock())
 
 
-def on_account_event(session: Session, event: Envelope, data: dict[str, Any], *,
-                     clock: Callable[[], datetime]) -> None:
+def on_account_event(
+    session: Session, event: Envelope, data: dict[str, Any], *, clock: Callable[[], datetime]
+) -> None:
     if data.get("account"):
         service.apply_snapshot(session, data["account"], clock())
 

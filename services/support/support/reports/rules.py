@@ -55,8 +55,12 @@ def rate(numerator: int, denominator: int) -> float | None:
 def hours_summary(values: Sequence[float]) -> dict[str, float | int | None]:
     if not values:
         return {"count": 0, "mean": None, "median": None, "max": None}
-    return {"count": len(values), "mean": round(statistics.fmean(values), 2),
-            "median": round(statistics.median(values), 2), "max": round(max(values), 2)}
+    return {
+        "count": len(values),
+        "mean": round(statistics.fmean(values), 2),
+        "median": round(statistics.median(values), 2),
+        "max": round(max(values), 2),
+    }
 
 
 def flatten(report: Mapping[str, Any], skip: Iterable[str] = ()) -> list[tuple[str, str, Any]]:

@@ -32,7 +32,7 @@ def due_time(cal: WorkCalendar, start: datetime, target_seconds: float, consumed
 @dataclass(frozen=True)
 class Clock:
     target_seconds: int
-    consumed_seconds: float = 0.0          # business seconds used before ``running_since``
+    consumed_seconds: float = 0.0  # business seconds used before ``running_since``
     running_since: datetime | None = None  # None: paused or met
     met_at: datetime | None = None
 
@@ -83,8 +83,9 @@ def resume(clock: Clock, now: datetime) -> Clock:
 def meet(cal: WorkCalendar, clock: Clock, now: datetime) -> Clock:
     if clock.met_at is not None:
         return clock
-    return dataclasses.replace(clock, consumed_seconds=elapsed(cal, clock, now), running_since=None,
-                               met_at=now)
+    return dataclasses.replace(
+        clock, consumed_seconds=elapsed(cal, clock, now), running_since=None, met_at=now
+    )
 
 
 def retarget(clock: Clock, target_seconds: int) -> Clock:
@@ -106,16 +107,18 @@ def attained(clock: Clock) -> bool | None:
 @dataclass(frozen=True)
 class Threshold:
     percent: int
-    kind: str             # warning | breach | escalation
-    level: int = 0        # escalation level (1..n), 0 otherwise
+    kind: str  # warning | breach | escalation
+    level: int = 0  # escalation level (1..n), 0 otherwise
     role: str | None = None
 
 
 def thresholds(warning_percent: int, chain: Sequence[Mapping[str, object]]) -> list[Threshold]:
     """Every threshold in the order they come (at equal percent: breach before escalation)."""
     out = [Threshold(warning_percent, WARNING), Threshold(100, BREACH)]
-    out += [Threshold(int(str(step["percent"])), ESCALATION, level, str(step["role"]))
-            for level, step in enumerate(chain, start=1)]
+    out += [
+        Threshold(int(str(step["percent"])), ESCALATION, level, str(step["role"]))
+        for level, step in enumerate(chain, start=1)
+    ]
     order = {WARNING: 0, BREACH: 1, ESCALATION: 2}
     return sorted(out, key=lambda t: (t.percent, order[t.kind], t.level))
 
@@ -129,12 +132,18 @@ class Due:
 @dataclass(frozen=True)
 class Plan:
     due: list[Due]
-    notified_percent: int         # the highest percent notified after this pass
+    notified_percent: int  # the highest percent notified after this pass
     next_check_at: datetime | None
 
 
-def plan(cal: WorkCalendar, clock: Clock, now: datetime, notified_percent: int,
-         warning_percent: int, chain: Sequence[Mapping[str, object]]) -> Plan:
+def plan(
+    cal: WorkCalendar,
+    clock: Clock,
+    now: datetime,
+    notified_percent: int,
+    warning_percent: int,
+    chain: Sequence[Mapping[str, object]],
+) -> Plan:
     """Which thresholds above ``notified_percent`` have come by ``now``, and when the next will.
 
     A paused or met clock has nothing due and nothing to wait for (its next check is set again
@@ -155,8 +164,13 @@ def plan(cal: WorkCalendar, clock: Clock, now: datetime, notified_percent: int,
     return Plan(due, highest, None)
 
 
-def next_threshold_at(cal: WorkCalendar, clock: Clock, notified_percent: int, warning_percent: int,
-                      chain: Sequence[Mapping[str, object]]) -> datetime | None:
+def next_threshold_at(
+    cal: WorkCalendar,
+    clock: Clock,
+    notified_percent: int,
+    warning_percent: int,
+    chain: Sequence[Mapping[str, object]],
+) -> datetime | None:
     """When the first threshold above ``notified_percent`` comes (possibly already past): the
     moment the scheduler must look at this clock again. None when paused, met or all notified."""
     if clock.running_since is None:

@@ -32,12 +32,22 @@ from .schemas import (
     TransitionSchema,
 )
 
-blp = Blueprint("support_tickets", __name__, url_prefix="/api/v1/support/tickets",
-                description="Support tickets: first responder, lifecycle, repeat contacts, SLAs")
+blp = Blueprint(
+    "support_tickets",
+    __name__,
+    url_prefix="/api/v1/support/tickets",
+    description="Support tickets: first responder, lifecycle, repeat contacts, SLAs",
+)
 
 
-def ticket_view(session: Session, ticket: Ticket, *, with_sla: bool = True,
-                account: KnownAccount | None = None, **extra: Any) -> dict[str, Any]:
+def ticket_view(
+    session: Session,
+    ticket: Ticket,
+    *,
+    with_sla: bool = True,
+    account: KnownAccount | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A ticket with its account as the read model knows it (and its SLA clocks)."""
     out = {c.key: getattr(ticket, c.key) for c in Ticket.__table__.columns}
     out["account"] = accounts.view(account or session.get(KnownAccount, ticket.account_id))
@@ -51,8 +61,12 @@ def ticket_view(session: Session, ticket: Ticket, *, with_sla: bool = True,
 class Tickets(MethodView):
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, TicketSchema)
-    @blp.alt_response(200, schema=TicketSchema, description="A repeat contact: attached to the "
-                      "customer's active ticket of this kind (attached: true)")
+    @blp.alt_response(
+        200,
+        schema=TicketSchema,
+        description="A repeat contact: attached to the "
+        "customer's active ticket of this kind (attached: true)",
+    )
     @blp.alt_response(422, description="Invalid body, unknown kind, or an account unknown to the caller")
     @require_roles(*rules.OPENERS)
     def post(self, body: dict[str, Any]) -> Any:
@@ -80,10 +94,18 @@ class Tickets(MethodView):
             rows = service.list_tickets(session, current_principal(), query, query)
             result = page(rows, query["limit"], key=lambda t: (t.created_at, t.id))
             ids = {t.account_id for t in result["items"]}
-            known = {a.account_id: a for a in session.scalars(
-                select(KnownAccount).where(KnownAccount.account_id.in_(ids)))} if ids else {}
-            result["items"] = [ticket_view(session, t, with_sla=False, account=known.get(t.account_id))
-                               for t in result["items"]]
+            known = (
+                {
+                    a.account_id: a
+                    for a in session.scalars(select(KnownAccount).where(KnownAccount.account_id.in_(ids)))
+                }
+                if ids
+                else {}
+            )
+            result["items"] = [
+                ticket_view(session, t, with_sla=False, account=known.get(t.account_id))
+                for t in result["items"]
+            ]
             return result
 
 
@@ -111,8 +133,16 @@ class Transitions(MethodView):
         principal = current_principal()
         with ctx.bus.session_factory() as session, session.begin():
             ticket = service.visible(session, ticket_id, principal, work=True, lock=True)
-            service.transition(session, ctx.bus, ticket, service.actor_of(principal), body["action"],
-                               body["note"], now, assignee_id=body["assignee_id"])
+            service.transition(
+                session,
+                ctx.bus,
+                ticket,
+                service.actor_of(principal),
+                body["action"],
+                body["note"],
+                now,
+                assignee_id=body["assignee_id"],
+            )
             if ticket.status == rules.RESOLVED:
                 visits.after_resolution(session, ctx.bus, ticket, now)
             return ticket_view(session, ticket)
@@ -129,8 +159,15 @@ class HandOver(MethodView):
         principal = current_principal()
         with ctx.bus.session_factory() as session, session.begin():
             ticket = service.visible(session, ticket_id, principal, work=True, lock=True)
-            service.hand_over(session, ctx.bus, ticket, service.actor_of(principal), body["to_id"],
-                              body["reason"], ctx.clock())
+            service.hand_over(
+                session,
+                ctx.bus,
+                ticket,
+                service.actor_of(principal),
+                body["to_id"],
+                body["reason"],
+                ctx.clock(),
+            )
             return ticket_view(session, ticket)
 
 
@@ -145,8 +182,16 @@ class Contacts(MethodView):
         principal = current_principal()
         with ctx.bus.session_factory() as session, session.begin():
             ticket = service.visible(session, ticket_id, principal, lock=True)
-            service.record_contact(session, ctx.bus, ticket, service.actor_of(principal),
-                                   body["channel"], body["phone"], body["note"], ctx.clock())
+            service.record_contact(
+                session,
+                ctx.bus,
+                ticket,
+                service.actor_of(principal),
+                body["channel"],
+                body["phone"],
+                body["note"],
+                ctx.clock(),
+            )
             return ticket_view(session, ticket)
 
 
@@ -161,8 +206,15 @@ class Priority(MethodView):
         principal = current_principal()
         with ctx.bus.session_factory() as session, session.begin():
             ticket = service.visible(session, ticket_id, principal, work=True, lock=True)
-            service.set_priority(session, ctx.bus, ticket, service.actor_of(principal),
-                                 body["priority"], body["note"], ctx.clock())
+            service.set_priority(
+                session,
+                ctx.bus,
+                ticket,
+                service.actor_of(principal),
+                body["priority"],
+                body["note"],
+                ctx.clock(),
+            )
             return ticket_view(session, ticket)
 
 
@@ -174,5 +226,7 @@ class History(MethodView):
         """Every change (actor, time, note) and every contact of the customer about the ticket."""
         with web.ctx().bus.session_factory() as session:
             service.visible(session, ticket_id, current_principal())
-            return {"items": service.history(session, ticket_id),
-                    "contacts": service.contacts(session, ticket_id)}
+            return {
+                "items": service.history(session, ticket_id),
+                "contacts": service.contacts(session, ticket_id),
+            }

@@ -59,9 +59,13 @@ class Ticket(Base):
         # so the queue is three short index scans merged (see tickets.service.list_tickets).
         Index("ix_tickets_owner_created", "owner_id", "created_at", "id"),
         Index("ix_tickets_assignee_created", "assignee_id", "created_at", "id"),
-        Index("ix_tickets_unassigned_active", "created_at", "id",
-              postgresql_where=text(f"assignee_id IS NULL AND {ACTIVE_SQL}"),
-              sqlite_where=text(f"assignee_id IS NULL AND {ACTIVE_SQL}")),
+        Index(
+            "ix_tickets_unassigned_active",
+            "created_at",
+            "id",
+            postgresql_where=text(f"assignee_id IS NULL AND {ACTIVE_SQL}"),
+            sqlite_where=text(f"assignee_id IS NULL AND {ACTIVE_SQL}"),
+        ),
         # Repeat-contact look-up: the customer's open tickets by account or phone.
         Index("ix_tickets_account_status", "account_id", "status"),
         Index("ix_tickets_phone_status", "phone", "status"),

@@ -28,7 +28,13 @@ from authn import (
 )
 
 NEW, ASSIGNED, IN_PROGRESS, WAITING, RESOLVED, CLOSED = (
-    "new", "assigned", "in_progress", "waiting_customer", "resolved", "closed")
+    "new",
+    "assigned",
+    "in_progress",
+    "waiting_customer",
+    "resolved",
+    "closed",
+)
 ACTIVE = (NEW, ASSIGNED, IN_PROGRESS, WAITING)
 STATUSES = (*ACTIVE, RESOLVED, CLOSED)
 
@@ -46,12 +52,29 @@ CHANNELS = ("phone", "email", "walk_in", "web", "wechat", "sms", "on_site", "api
 
 # Who sees every ticket (read): the desk's leadership, the managers of the complaint chain,
 # the service clerk who writes service facts back to the archive, and integrations.
-SEE_ALL = (ADMIN, SUPPORT_SUPERVISOR, INTEGRATION, SALES_OPS_MANAGER, SALES_VP, SALES_GM, GROUP_GM,
-           SERVICE_CLERK)
+SEE_ALL = (
+    ADMIN,
+    SUPPORT_SUPERVISOR,
+    INTEGRATION,
+    SALES_OPS_MANAGER,
+    SALES_VP,
+    SALES_GM,
+    GROUP_GM,
+    SERVICE_CLERK,
+)
 WORK_ALL = (ADMIN, SUPPORT_SUPERVISOR)
 # Who may register a contact as a ticket (the first responder rule: any employee, §3.3).
-OPENERS = (ADMIN, SUPPORT_AGENT, SUPPORT_SUPERVISOR, TECHNICIAN, QUALITY_INSPECTOR, SERVICE_CLERK,
-           SALES_REP, SALES_MANAGER, INTEGRATION)
+OPENERS = (
+    ADMIN,
+    SUPPORT_AGENT,
+    SUPPORT_SUPERVISOR,
+    TECHNICIAN,
+    QUALITY_INSPECTOR,
+    SERVICE_CLERK,
+    SALES_REP,
+    SALES_MANAGER,
+    INTEGRATION,
+)
 READERS = tuple(dict.fromkeys((*SEE_ALL, *OPENERS)))
 
 
@@ -95,12 +118,14 @@ def can_view(principal: Principal, t: TicketFacts, complaint_kinds: Iterable[str
         return True
     me = principal.sub
     if principal.has_any(SUPPORT_AGENT) and (
-            me in (t.owner_id, t.assignee_id) or (t.assignee_id is None and t.status in ACTIVE)):
+        me in (t.owner_id, t.assignee_id) or (t.assignee_id is None and t.status in ACTIVE)
+    ):
         return True
     if principal.has_any(TECHNICIAN) and (me == t.assignee_id or me in t.technician_ids):
         return True
     if principal.has_any(QUALITY_INSPECTOR) and (
-            t.queue == "quality" or me == t.assignee_id or t.kind in complaint_kinds):
+        t.queue == "quality" or me == t.assignee_id or t.kind in complaint_kinds
+    ):
         return True
     if principal.has_any(SALES_MANAGER) and principal.team and t.account_team == principal.team:
         return True
@@ -115,7 +140,8 @@ def can_work(principal: Principal, t: TicketFacts, complaint_kinds: Iterable[str
         return True
     me = principal.sub
     if principal.has_any(SUPPORT_AGENT) and (
-            me in (t.owner_id, t.assignee_id) or (t.assignee_id is None and t.status in ACTIVE)):
+        me in (t.owner_id, t.assignee_id) or (t.assignee_id is None and t.status in ACTIVE)
+    ):
         return True
     if principal.has_any(TECHNICIAN) and (me == t.assignee_id or me in t.technician_ids):
         return True
@@ -124,8 +150,7 @@ def can_work(principal: Principal, t: TicketFacts, complaint_kinds: Iterable[str
 
 def can_assign_to(principal: Principal, assignee_id: str) -> bool:
     """Supervisors and admins assign anyone; an agent may take a ticket for themself."""
-    return principal.has_any(*WORK_ALL) or (
-        principal.has_any(SUPPORT_AGENT) and assignee_id == principal.sub)
+    return principal.has_any(*WORK_ALL) or (principal.has_any(SUPPORT_AGENT) and assignee_id == principal.sub)
 
 
 def can_open_for(principal: Principal, account_owner_id: str | None, account_team: str | None) -> bool:
@@ -140,12 +165,18 @@ def can_open_for(principal: Principal, account_owner_id: str | None, account_tea
     return principal.has_any(SALES_REP, SALES_MANAGER) and account_owner_id == principal.sub
 
 
-def one_stop(action: str, status: str, actor: str, owner_id: str, handed_over: bool,
-             assigned_to_other: bool) -> bool:
+def one_stop(
+    action: str, status: str, actor: str, owner_id: str, handed_over: bool, assigned_to_other: bool
+) -> bool:
     """Closed at first contact: resolved straight from ``new`` by the first responder, who never
     handed it over nor passed it to anyone else (§3.3 「能够一次办结的事项,必须一次办结」)."""
-    return (action == "resolve" and status == NEW and actor == owner_id and not handed_over
-            and not assigned_to_other)
+    return (
+        action == "resolve"
+        and status == NEW
+        and actor == owner_id
+        and not handed_over
+        and not assigned_to_other
+    )
 
 
 def normalize_phone(phone: str | None) -> str | None:

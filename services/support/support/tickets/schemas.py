@@ -21,22 +21,44 @@ class TicketCreateSchema(StrictSchema):
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10000))
     priority = fields.String(load_default="normal", validate=validate.OneOf(PRIORITIES))
-    repair_mode = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(REPAIR_MODES),
-                                metadata={"description": "repairs: onsite (technical dept), factory "
-                                          "(quality inspection), paid (the customer pays repair_fee)"})
-    repair_fee = fields.Decimal(load_default=None, allow_none=True, places=2, as_string=True,
-                                validate=validate.Range(min=0, max=10**9),
-                                metadata={"description": "paid repairs: what the customer owes",
-                                          **MONEY})
+    repair_mode = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(REPAIR_MODES),
+        metadata={
+            "description": "repairs: onsite (technical dept), factory "
+            "(quality inspection), paid (the customer pays repair_fee)"
+        },
+    )
+    repair_fee = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        places=2,
+        as_string=True,
+        validate=validate.Range(min=0, max=10**9),
+        metadata={"description": "paid repairs: what the customer owes", **MONEY},
+    )
     channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(CHANNELS))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
-                          metadata={"description": "the caller's phone (repeat-contact matching)"})
-    major = fields.Boolean(load_default=False, metadata={
-        "description": "a major matter: the general manager's role is told at once"})
-    new_matter = fields.Boolean(load_default=False, metadata={
-        "description": "open a new ticket even if the customer has an active one of this kind"})
-    resolution = fields.String(load_default=None, allow_none=True, validate=_note, metadata={
-        "description": "closed at first contact: resolve at once with this note (one-stop)"})
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={"description": "the caller's phone (repeat-contact matching)"},
+    )
+    major = fields.Boolean(
+        load_default=False,
+        metadata={"description": "a major matter: the general manager's role is told at once"},
+    )
+    new_matter = fields.Boolean(
+        load_default=False,
+        metadata={"description": "open a new ticket even if the customer has an active one of this kind"},
+    )
+    resolution = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_note,
+        metadata={"description": "closed at first contact: resolve at once with this note (one-stop)"},
+    )
 
 
 class TicketSchema(Schema):
@@ -68,11 +90,17 @@ class TicketSchema(Schema):
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
     version = fields.Integer()
-    account = fields.Dict(allow_none=True, metadata={
-        "description": "the account as support knows it: name, code, owner, grade, member, status, "
-                       "credit_hold, contact, timezone"})
-    sla = fields.List(fields.Dict(), metadata={
-        "description": "per metric: state, target/elapsed minutes, due_at, met_at, breached"})
+    account = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "the account as support knows it: name, code, owner, grade, member, status, "
+            "credit_hold, contact, timezone"
+        },
+    )
+    sla = fields.List(
+        fields.Dict(),
+        metadata={"description": "per metric: state, target/elapsed minutes, due_at, met_at, breached"},
+    )
     attached = fields.Boolean(metadata={"description": "true: a repeat contact on an active ticket"})
 
 

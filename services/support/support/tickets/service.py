@@ -52,15 +52,22 @@ def system() -> Actor:
 
 # -- reading ----------------------------------------------------------------------------------
 
+
 def facts(session: Session, ticket: Ticket) -> rules.TicketFacts:
     account = session.get(KnownAccount, ticket.account_id)
-    technicians = frozenset(session.scalars(
-        select(Appointment.technician_id).where(Appointment.ticket_id == ticket.id)))
+    technicians = frozenset(
+        session.scalars(select(Appointment.technician_id).where(Appointment.ticket_id == ticket.id))
+    )
     return rules.TicketFacts(
-        owner_id=ticket.owner_id, assignee_id=ticket.assignee_id, status=ticket.status,
-        queue=ticket.queue, kind=ticket.kind,
+        owner_id=ticket.owner_id,
+        assignee_id=ticket.assignee_id,
+        status=ticket.status,
+        queue=ticket.queue,
+        kind=ticket.kind,
         account_owner_id=account.owner_id if account else None,
-        account_team=account.owner_team if account else None, technician_ids=technicians)
+        account_team=account.owner_team if account else None,
+        technician_ids=technicians,
+    )
 
 
 def scope_branches(principal: Principal, policy: SupportPolicy) -> list[ColumnElement[bool]] | None:
@@ -71,28 +78,40 @@ def scope_branches(principal: Principal, policy: SupportPolicy) -> list[ColumnEl
     me = principal.sub
     branches: list[ColumnElement[bool]] = [Ticket.owner_id == me]
     if principal.has_any("support_agent"):
-        branches += [Ticket.assignee_id == me,
-                     and_(Ticket.assignee_id.is_(None), Ticket.status.in_(rules.ACTIVE))]
+        branches += [
+            Ticket.assignee_id == me,
+            and_(Ticket.assignee_id.is_(None), Ticket.status.in_(rules.ACTIVE)),
+        ]
     if principal.has_any("technician"):
-        branches += [Ticket.assignee_id == me, Ticket.id.in_(
-            select(Appointment.ticket_id).where(Appointment.technician_id == me))]
+        branches += [
+            Ticket.assignee_id == me,
+            Ticket.id.in_(select(Appointment.ticket_id).where(Appointment.technician_id == me)),
+        ]
     if principal.has_any("quality_inspector"):
-        branches += [Ticket.assignee_id == me, Ticket.queue == "quality",
-                     Ticket.kind.in_(policy.complaint_kinds)]
+        branches += [
+            Ticket.assignee_id == me,
+            Ticket.queue == "quality",
+            Ticket.kind.in_(policy.complaint_kinds),
+        ]
     if principal.has_any("sales_manager") and principal.team:
-        branches.append(Ticket.account_id.in_(
-            select(KnownAccount.account_id).where(KnownAccount.owner_team == principal.team)))
+        branches.append(
+            Ticket.account_id.in_(
+                select(KnownAccount.account_id).where(KnownAccount.owner_team == principal.team)
+            )
+        )
     if principal.has_any("sales_rep", "sales_manager"):
-        branches.append(Ticket.account_id.in_(
-            select(KnownAccount.account_id).where(KnownAccount.owner_id == me)))
+        branches.append(
+            Ticket.account_id.in_(select(KnownAccount.account_id).where(KnownAccount.owner_id == me))
+        )
     unique: dict[str, ColumnElement[bool]] = {}
     for branch in branches:
         unique.setdefault(str(branch.compile(compile_kwargs={"literal_binds": True})), branch)
     return list(unique.values())
 
 
-def list_tickets(session: Session, principal: Principal, filters: dict[str, Any],
-                 query: dict[str, Any]) -> list[Ticket]:
+def list_tickets(
+    session: Session, principal: Principal, filters: dict[str, Any], query: dict[str, Any]
+) -> list[Ticket]:
     """One keyset page (newest first, ``limit + 1`` rows) of the tickets the caller may see.
 
     Each visibility branch is its own index-ordered query cut at the page size; the pages are
@@ -110,16 +129,16 @@ def list_tickets(session: Session, principal: Principal, filters: dict[str, Any]
         return list(session.scalars(stmt))
     seen: dict[str, Ticket] = {}
     for branch in branches:
-        stmt = newest_first(select(Ticket).where(branch, *conditions), Ticket.created_at, Ticket.id,
-                            query)
+        stmt = newest_first(select(Ticket).where(branch, *conditions), Ticket.created_at, Ticket.id, query)
         for ticket in session.scalars(stmt):
             seen.setdefault(ticket.id, ticket)
     merged = sorted(seen.values(), key=lambda t: (t.created_at, t.id), reverse=True)
     return merged[: query["limit"] + 1]
 
 
-def visible(session: Session, ticket_id: str, principal: Principal, *, work: bool = False,
-            lock: bool = False) -> Ticket:
+def visible(
+    session: Session, ticket_id: str, principal: Principal, *, work: bool = False, lock: bool = False
+) -> Ticket:
     """The ticket if the caller may see it (else NotFound, so ids reveal nothing); with ``work``,
     also may change it (else Forbidden)."""
     ticket = session.get(Ticket, ticket_id, with_for_update=lock) if lock else session.get(Ticket, ticket_id)
@@ -135,22 +154,46 @@ def visible(session: Session, ticket_id: str, principal: Principal, *, work: boo
 
 
 def history(session: Session, ticket_id: str) -> list[TicketHistory]:
-    return list(session.scalars(select(TicketHistory).where(TicketHistory.ticket_id == ticket_id)
-                                .order_by(TicketHistory.id)))
+    return list(
+        session.scalars(
+            select(TicketHistory).where(TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)
+        )
+    )
 
 
 def contacts(session: Session, ticket_id: str) -> list[TicketContact]:
-    return list(session.scalars(select(TicketContact).where(TicketContact.ticket_id == ticket_id)
-                                .order_by(TicketContact.id)))
+    return list(
+        session.scalars(
+            select(TicketContact).where(TicketContact.ticket_id == ticket_id).order_by(TicketContact.id)
+        )
+    )
 
 
 # -- changes ----------------------------------------------------------------------------------
 
-def _history(session: Session, ticket: Ticket, actor: str, action: str, now: datetime,
-             from_status: str | None = None, note: str | None = None,
-             data: dict[str, Any] | None = None) -> None:
-    session.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, action=action,
-                              from_status=from_status, to_status=ticket.status, note=note, data=data))
+
+def _history(
+    session: Session,
+    ticket: Ticket,
+    actor: str,
+    action: str,
+    now: datetime,
+    from_status: str | None = None,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        TicketHistory(
+            ticket_id=ticket.id,
+            at=now,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=ticket.status,
+            note=note,
+            data=data,
+        )
+    )
 
 
 def _touch(ticket: Ticket, now: datetime) -> None:
@@ -163,13 +206,17 @@ def find_open_for(session: Session, account_id: str, phone: str | None, kind: st
     who = Ticket.account_id == account_id
     if phone:
         who = or_(who, Ticket.phone == phone)
-    return session.scalars(select(Ticket).where(who, Ticket.kind == kind,
-                                                Ticket.status.in_(rules.ACTIVE))
-                           .order_by(Ticket.created_at.desc()).limit(1)).first()
+    return session.scalars(
+        select(Ticket)
+        .where(who, Ticket.kind == kind, Ticket.status.in_(rules.ACTIVE))
+        .order_by(Ticket.created_at.desc())
+        .limit(1)
+    ).first()
 
 
-def open_ticket(session: Session, bus: ServiceBus, principal: Principal, body: dict[str, Any],
-                now: datetime) -> tuple[Ticket, bool]:
+def open_ticket(
+    session: Session, bus: ServiceBus, principal: Principal, body: dict[str, Any], now: datetime
+) -> tuple[Ticket, bool]:
     """Register a customer's contact: a new ticket owned by its first responder, or — when the
     same customer (account or phone) already has an active ticket of this kind and the caller did
     not say it is a new matter — a repeat contact on that ticket (the customer never calls twice).
@@ -194,29 +241,67 @@ def open_ticket(session: Session, bus: ServiceBus, principal: Principal, body: d
     if not body.get("new_matter"):
         existing = find_open_for(session, account.account_id, phone, kind)
         if existing is not None:
-            record_contact(session, bus, existing, actor_of(principal), channel, phone,
-                           body.get("description"), now)
+            record_contact(
+                session, bus, existing, actor_of(principal), channel, phone, body.get("description"), now
+            )
             return existing, True
     ticket = Ticket(
-        id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "T"), account_id=account.account_id,
-        kind=kind, repair_mode=mode, repair_fee=Decimal(fee).quantize(Decimal("0.01")) if fee is not None else None,
-        currency=policy.currency, subject=body["subject"], description=body.get("description"),
-        status=rules.NEW, priority=body.get("priority") or "normal", queue=policy.queue_for(kind, mode),
-        channel=channel, phone=phone, created_by=principal.sub, owner_id=principal.sub,
-        assignee_id=None, major=policy.is_major(kind, bool(body.get("major"))), one_stop=False,
-        repeat_contacts=0, escalation_level=0, reopened=0, follow_up_of=body.get("follow_up_of"),
-        created_at=now, updated_at=now, version=1,
+        id=str(uuid.uuid4()),
+        code=next_code(session, CodeCounter, "T"),
+        account_id=account.account_id,
+        kind=kind,
+        repair_mode=mode,
+        repair_fee=Decimal(fee).quantize(Decimal("0.01")) if fee is not None else None,
+        currency=policy.currency,
+        subject=body["subject"],
+        description=body.get("description"),
+        status=rules.NEW,
+        priority=body.get("priority") or "normal",
+        queue=policy.queue_for(kind, mode),
+        channel=channel,
+        phone=phone,
+        created_by=principal.sub,
+        owner_id=principal.sub,
+        assignee_id=None,
+        major=policy.is_major(kind, bool(body.get("major"))),
+        one_stop=False,
+        repeat_contacts=0,
+        escalation_level=0,
+        reopened=0,
+        follow_up_of=body.get("follow_up_of"),
+        created_at=now,
+        updated_at=now,
+        version=1,
     )
     session.add(ticket)
     session.flush()
-    _history(session, ticket, principal.sub, "open", now, note=body.get("description"),
-             data={"queue": ticket.queue, "channel": channel})
-    session.add(TicketContact(ticket_id=ticket.id, at=now, by=principal.sub, channel=channel,
-                              repeat=False, phone=phone, note=None))
+    _history(
+        session,
+        ticket,
+        principal.sub,
+        "open",
+        now,
+        note=body.get("description"),
+        data={"queue": ticket.queue, "channel": channel},
+    )
+    session.add(
+        TicketContact(
+            ticket_id=ticket.id,
+            at=now,
+            by=principal.sub,
+            channel=channel,
+            repeat=False,
+            phone=phone,
+            note=None,
+        )
+    )
     sla.start_clocks(session, ticket, policy, now)
-    bus.emit(session, events.TICKET_OPENED,
-             events.opened_payload(ticket, account.owner_id, accounts.customer(account)),
-             subject=ticket.id)
+    bus.emit(
+        session,
+        events.TICKET_OPENED,
+        events.opened_payload(ticket, account.owner_id, accounts.customer(account)),
+        subject=ticket.id,
+    )
     if ticket.major:
         escalate_major(session, bus, ticket, policy, principal.sub, now)
     if body.get("resolution"):
@@ -224,42 +309,104 @@ def open_ticket(session: Session, bus: ServiceBus, principal: Principal, body: d
     return ticket, False
 
 
-def escalate_major(session: Session, bus: ServiceBus, ticket: Ticket, policy: SupportPolicy,
-                   actor: str, now: datetime) -> None:
+def escalate_major(
+    session: Session, bus: ServiceBus, ticket: Ticket, policy: SupportPolicy, actor: str, now: datetime
+) -> None:
     """A major matter goes to the general manager at once (§3.3 「立即向总经理汇报」)."""
-    _history(session, ticket, actor, "escalate", now, ticket.status,
-             note=f"major matter: {policy.major_role} told at once", data={"role": policy.major_role})
-    bus.emit(session, events.TICKET_ESCALATED, events.escalated_payload(
-        ticket, 0, policy.major_role, None, "major matter", now), subject=ticket.id)
+    _history(
+        session,
+        ticket,
+        actor,
+        "escalate",
+        now,
+        ticket.status,
+        note=f"major matter: {policy.major_role} told at once",
+        data={"role": policy.major_role},
+    )
+    bus.emit(
+        session,
+        events.TICKET_ESCALATED,
+        events.escalated_payload(ticket, 0, policy.major_role, None, "major matter", now),
+        subject=ticket.id,
+    )
 
 
-def create_follow_up(session: Session, bus: ServiceBus, account_id: str, origin: Ticket | None,
-                     actor: str, subject: str, description: str | None, now: datetime) -> Ticket:
+def create_follow_up(
+    session: Session,
+    bus: ServiceBus,
+    account_id: str,
+    origin: Ticket | None,
+    actor: str,
+    subject: str,
+    description: str | None,
+    now: datetime,
+) -> Ticket:
     """A follow-up ticket for the supervisor (e.g. after an 一般/不满意 return visit)."""
     policy = current_policy(session)
     account = session.get(KnownAccount, account_id)
     ticket = Ticket(
-        id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "T"), account_id=account_id,
-        kind="follow_up", currency=policy.currency, subject=subject[:200], description=description,
-        status=rules.NEW, priority="high", queue=policy.queue_for("follow_up"), channel="phone",
-        phone=origin.phone if origin else None, created_by=actor, owner_id=actor, assignee_id=None,
-        major=False, one_stop=False, repeat_contacts=0, escalation_level=0, reopened=0,
+        id=str(uuid.uuid4()),
+        code=next_code(session, CodeCounter, "T"),
+        account_id=account_id,
+        kind="follow_up",
+        currency=policy.currency,
+        subject=subject[:200],
+        description=description,
+        status=rules.NEW,
+        priority="high",
+        queue=policy.queue_for("follow_up"),
+        channel="phone",
+        phone=origin.phone if origin else None,
+        created_by=actor,
+        owner_id=actor,
+        assignee_id=None,
+        major=False,
+        one_stop=False,
+        repeat_contacts=0,
+        escalation_level=0,
+        reopened=0,
         follow_up_of=origin.id if origin else None,
-        created_at=now, updated_at=now, version=1)
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
     session.add(ticket)
     session.flush()
-    _history(session, ticket, actor, "open", now, note=description,
-             data={"queue": ticket.queue, "follow_up_of": ticket.follow_up_of})
+    _history(
+        session,
+        ticket,
+        actor,
+        "open",
+        now,
+        note=description,
+        data={"queue": ticket.queue, "follow_up_of": ticket.follow_up_of},
+    )
     sla.start_clocks(session, ticket, policy, now)
-    bus.emit(session, events.TICKET_OPENED, events.opened_payload(
-        ticket, account.owner_id if account else None, accounts.customer(account)), subject=ticket.id)
-    bus.emit(session, events.TICKET_ESCALATED, events.escalated_payload(
-        ticket, 1, "support_supervisor", None, "return-visit follow-up", now), subject=ticket.id)
+    bus.emit(
+        session,
+        events.TICKET_OPENED,
+        events.opened_payload(ticket, account.owner_id if account else None, accounts.customer(account)),
+        subject=ticket.id,
+    )
+    bus.emit(
+        session,
+        events.TICKET_ESCALATED,
+        events.escalated_payload(ticket, 1, "support_supervisor", None, "return-visit follow-up", now),
+        subject=ticket.id,
+    )
     return ticket
 
 
-def transition(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, action: str,
-               note: str | None, now: datetime, assignee_id: str | None = None) -> str:
+def transition(
+    session: Session,
+    bus: ServiceBus,
+    ticket: Ticket,
+    actor: Actor,
+    action: str,
+    note: str | None,
+    now: datetime,
+    assignee_id: str | None = None,
+) -> str:
     """Apply a lifecycle action (IllegalTransition → 409); returns the status it left."""
     to = rules.next_status(ticket.status, action)
     if action == "assign":
@@ -273,9 +420,14 @@ def transition(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, 
         raise Invalid({"note": f"A {action} needs a note (what was done, or why)."})
     policy = current_policy(session)
     from_status = ticket.status
-    if rules.one_stop(action, from_status, actor.id, ticket.owner_id,
-                      handed_over=ticket.owner_id != ticket.created_by,
-                      assigned_to_other=ticket.assignee_id not in (None, ticket.owner_id)):
+    if rules.one_stop(
+        action,
+        from_status,
+        actor.id,
+        ticket.owner_id,
+        handed_over=ticket.owner_id != ticket.created_by,
+        assigned_to_other=ticket.assignee_id not in (None, ticket.owner_id),
+    ):
         ticket.one_stop = True
     ticket.status = to
     if action == "assign":
@@ -291,20 +443,33 @@ def transition(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, 
         ticket.closed_at = None
         ticket.one_stop = False
     _touch(ticket, now)
-    _history(session, ticket, actor.id, action, now, from_status, note,
-             {"assignee_id": assignee_id} if assignee_id else None)
+    _history(
+        session,
+        ticket,
+        actor.id,
+        action,
+        now,
+        from_status,
+        note,
+        {"assignee_id": assignee_id} if assignee_id else None,
+    )
     sla.on_transition(session, ticket, from_status, to, policy, now)
     if action == "assign":
-        bus.emit(session, events.TICKET_ASSIGNED, events.assigned_payload(ticket, actor.id, now),
-                 subject=ticket.id)
-    bus.emit(session, events.TICKET_STATUS_CHANGED,
-             events.status_changed_payload(ticket, from_status, actor.id, note, now, action),
-             subject=ticket.id)
+        bus.emit(
+            session, events.TICKET_ASSIGNED, events.assigned_payload(ticket, actor.id, now), subject=ticket.id
+        )
+    bus.emit(
+        session,
+        events.TICKET_STATUS_CHANGED,
+        events.status_changed_payload(ticket, from_status, actor.id, note, now, action),
+        subject=ticket.id,
+    )
     return from_status
 
 
-def hand_over(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, to_id: str,
-              reason: str, now: datetime) -> None:
+def hand_over(
+    session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, to_id: str, reason: str, now: datetime
+) -> None:
     """The first responder hands the ticket to someone else, with a record (to whom, why)."""
     if ticket.status == rules.CLOSED:
         raise Conflict("a closed ticket cannot be handed over")
@@ -316,28 +481,68 @@ def hand_over(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, t
     from_id = ticket.owner_id
     ticket.owner_id = to_id
     _touch(ticket, now)
-    _history(session, ticket, actor.id, "hand_over", now, ticket.status, reason,
-             {"from_id": from_id, "to_id": to_id})
-    bus.emit(session, events.TICKET_HANDED_OVER, events.handed_over_payload(ticket, from_id, reason, now),
-             subject=ticket.id)
+    _history(
+        session,
+        ticket,
+        actor.id,
+        "hand_over",
+        now,
+        ticket.status,
+        reason,
+        {"from_id": from_id, "to_id": to_id},
+    )
+    bus.emit(
+        session,
+        events.TICKET_HANDED_OVER,
+        events.handed_over_payload(ticket, from_id, reason, now),
+        subject=ticket.id,
+    )
 
 
-def record_contact(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, channel: str,
-                   phone: str | None, note: str | None, now: datetime) -> None:
+def record_contact(
+    session: Session,
+    bus: ServiceBus,
+    ticket: Ticket,
+    actor: Actor,
+    channel: str,
+    phone: str | None,
+    note: str | None,
+    now: datetime,
+) -> None:
     """The customer contacted us again about this ticket: count it and alert the owner."""
     if ticket.status == rules.CLOSED:
         raise Conflict("the ticket is closed: open a new one")
-    session.add(TicketContact(ticket_id=ticket.id, at=now, by=actor.id, channel=channel, repeat=True,
-                              phone=rules.normalize_phone(phone), note=note))
+    session.add(
+        TicketContact(
+            ticket_id=ticket.id,
+            at=now,
+            by=actor.id,
+            channel=channel,
+            repeat=True,
+            phone=rules.normalize_phone(phone),
+            note=note,
+        )
+    )
     ticket.repeat_contacts += 1
     _touch(ticket, now)
     _history(session, ticket, actor.id, "repeat_contact", now, ticket.status, note, {"channel": channel})
-    bus.emit(session, events.TICKET_REPEAT_CONTACT,
-             events.repeat_contact_payload(ticket, channel, ticket.repeat_contacts, now), subject=ticket.id)
+    bus.emit(
+        session,
+        events.TICKET_REPEAT_CONTACT,
+        events.repeat_contact_payload(ticket, channel, ticket.repeat_contacts, now),
+        subject=ticket.id,
+    )
 
 
-def set_priority(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor, priority: str,
-                 note: str | None, now: datetime) -> None:
+def set_priority(
+    session: Session,
+    bus: ServiceBus,
+    ticket: Ticket,
+    actor: Actor,
+    priority: str,
+    note: str | None,
+    now: datetime,
+) -> None:
     if ticket.status == rules.CLOSED:
         raise Conflict("a closed ticket keeps its priority")
     if priority == ticket.priority:
@@ -345,27 +550,41 @@ def set_priority(session: Session, bus: ServiceBus, ticket: Ticket, actor: Actor
     old = ticket.priority
     ticket.priority = priority
     _touch(ticket, now)
-    _history(session, ticket, actor.id, "priority", now, ticket.status, note,
-             {"from": old, "to": priority})
+    _history(session, ticket, actor.id, "priority", now, ticket.status, note, {"from": old, "to": priority})
     sla.retarget(session, ticket, current_policy(session), now)
 
 
 # -- timers -----------------------------------------------------------------------------------
 
-def run_auto_close(session_factory: sessionmaker[Session], bus: ServiceBus, now: datetime,
-                   batch: int = 200) -> int:
+
+def run_auto_close(
+    session_factory: sessionmaker[Session], bus: ServiceBus, now: datetime, batch: int = 200
+) -> int:
     """Close resolved tickets whose return-visit window has run out (the lifecycle's timeout)."""
     closed = 0
     while True:
         with session_factory() as session, session.begin():
             policy = current_policy(session)
             cutoff = now - timedelta(days=policy.auto_close_days)
-            tickets = list(session.scalars(
-                select(Ticket).where(Ticket.status == rules.RESOLVED, Ticket.resolved_at <= cutoff)
-                .order_by(Ticket.resolved_at).limit(batch).with_for_update(skip_locked=True)))
+            tickets = list(
+                session.scalars(
+                    select(Ticket)
+                    .where(Ticket.status == rules.RESOLVED, Ticket.resolved_at <= cutoff)
+                    .order_by(Ticket.resolved_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
             for ticket in tickets:
-                transition(session, bus, ticket, system(), "close",
-                           f"closed automatically {policy.auto_close_days} days after resolution", now)
+                transition(
+                    session,
+                    bus,
+                    ticket,
+                    system(),
+                    "close",
+                    f"closed automatically {policy.auto_close_days} days after resolution",
+                    now,
+                )
             closed += len(tickets)
         if len(tickets) < batch:
             return closed

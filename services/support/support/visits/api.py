@@ -30,8 +30,12 @@ from .schemas import (
     ScriptWriteSchema,
 )
 
-blp = Blueprint("support_visits", __name__, url_prefix="/api/v1/support",
-                description="Return visits (回访), scripts, delivered projects")
+blp = Blueprint(
+    "support_visits",
+    __name__,
+    url_prefix="/api/v1/support",
+    description="Return visits (回访), scripts, delivered projects",
+)
 DESK = (authn.ADMIN, authn.SUPPORT_AGENT, authn.SUPPORT_SUPERVISOR)
 VIEWERS = (*DESK, authn.SERVICE_CLERK, authn.SALES_OPS_MANAGER, authn.SALES_GM, authn.GROUP_GM)
 LEADS = (authn.ADMIN, authn.SUPPORT_SUPERVISOR)
@@ -39,11 +43,25 @@ LEADS = (authn.ADMIN, authn.SUPPORT_SUPERVISOR)
 
 def _visit_view(session: Any, visit: ReturnVisit) -> dict[str, Any]:
     out = {c.key: getattr(visit, c.key) for c in ReturnVisit.__table__.columns}
-    script = session.get(VisitScript, visit.script_id) if visit.script_id else session.scalars(
-        select(VisitScript).where(VisitScript.active.is_(True), VisitScript.reason == visit.reason)
-        .order_by(VisitScript.name).limit(1)).first()
-    out["script"] = ({c.key: getattr(script, c.key) for c in VisitScript.__table__.columns
-                      if c.key not in ("updated_at", "updated_by")} if script else None)
+    script = (
+        session.get(VisitScript, visit.script_id)
+        if visit.script_id
+        else session.scalars(
+            select(VisitScript)
+            .where(VisitScript.active.is_(True), VisitScript.reason == visit.reason)
+            .order_by(VisitScript.name)
+            .limit(1)
+        ).first()
+    )
+    out["script"] = (
+        {
+            c.key: getattr(script, c.key)
+            for c in VisitScript.__table__.columns
+            if c.key not in ("updated_at", "updated_by")
+        }
+        if script
+        else None
+    )
     return out
 
 
@@ -109,8 +127,9 @@ class Scripts(MethodView):
         with ctx.bus.session_factory() as session, session.begin():
             if session.scalar(select(VisitScript.id).where(VisitScript.name == body["name"])):
                 raise Conflict(f"a script named {body['name']!r} exists")
-            script = VisitScript(id=str(uuid.uuid4()), updated_at=ctx.clock(),
-                                 updated_by=current_principal().sub, **body)
+            script = VisitScript(
+                id=str(uuid.uuid4()), updated_at=ctx.clock(), updated_by=current_principal().sub, **body
+            )
             session.add(script)
             return script
 
@@ -138,8 +157,13 @@ class Projects(MethodView):
     @require_roles(*VIEWERS)
     def get(self) -> dict[str, Any]:
         with web.ctx().bus.session_factory() as session:
-            return {"items": list(session.scalars(select(DeliveredProject)
-                                                  .order_by(DeliveredProject.next_visit_on).limit(500)))}
+            return {
+                "items": list(
+                    session.scalars(
+                        select(DeliveredProject).order_by(DeliveredProject.next_visit_on).limit(500)
+                    )
+                )
+            }
 
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)

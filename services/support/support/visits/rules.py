@@ -50,8 +50,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
-def project_visit_on(delivered_on: date, n: int, first_period_months: int, first_every: int,
-                     later_every: int) -> date:
+def project_visit_on(
+    delivered_on: date, n: int, first_period_months: int, first_every: int, later_every: int
+) -> date:
     """The date of a delivered project's ``n``-th return visit (n ≥ 1): every ``first_every``
     months during its first ``first_period_months`` months, every ``later_every`` after."""
     if n < 1:

@@ -24,8 +24,9 @@ class ReturnVisitSchema(Schema):
     agent_id = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "due | done"})
     script_id = fields.String(allow_none=True)
-    result = fields.String(allow_none=True, metadata={"description": "satisfied (满意) | neutral (一般) | "
-                                                                     "dissatisfied (不满意)"})
+    result = fields.String(
+        allow_none=True, metadata={"description": "satisfied (满意) | neutral (一般) | dissatisfied (不满意)"}
+    )
     answers = fields.Dict(allow_none=True)
     note = fields.String(allow_none=True)
     channel = fields.String(allow_none=True)
@@ -52,9 +53,12 @@ class ResultSchema(StrictSchema):
     result = fields.String(required=True, validate=validate.OneOf(RESULTS))
     channel = fields.String(load_default="phone", validate=validate.OneOf(CHANNELS))
     script_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
-    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=200)),
-                          values=fields.String(validate=validate.Length(max=2000)),
-                          load_default=None, allow_none=True)
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=200)),
+        values=fields.String(validate=validate.Length(max=2000)),
+        load_default=None,
+        allow_none=True,
+    )
     note = fields.String(load_default=None, allow_none=True, validate=_text)
 
     @validates("answers")
@@ -85,8 +89,11 @@ class ScriptWriteSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     reason = fields.String(load_default="resolution", validate=validate.OneOf(REASONS))
     intro = fields.String(required=True, validate=_text)
-    questions = fields.List(fields.String(validate=validate.Length(min=1, max=500)), required=True,
-                            validate=validate.Length(min=1, max=30))
+    questions = fields.List(
+        fields.String(validate=validate.Length(min=1, max=500)),
+        required=True,
+        validate=validate.Length(min=1, max=30),
+    )
     branches = fields.Nested(BranchesSchema, required=True)
     active = fields.Boolean(load_default=True)
 

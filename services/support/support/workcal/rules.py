@@ -39,8 +39,10 @@ class WorkCalendar:
 
     def day_window(self, day: date) -> tuple[datetime, datetime]:
         """The working hours of ``day`` as aware datetimes in the calendar's zone."""
-        return (datetime.combine(day, self.day_start, tzinfo=self.tz),
-                datetime.combine(day, self.day_end, tzinfo=self.tz))
+        return (
+            datetime.combine(day, self.day_start, tzinfo=self.tz),
+            datetime.combine(day, self.day_end, tzinfo=self.tz),
+        )
 
     @property
     def seconds_per_day(self) -> float:

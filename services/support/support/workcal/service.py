@@ -5,7 +5,7 @@ the ``holidays`` package (pinned in constraints.txt): it knows each year the Sta
 published, and computes the statutory holidays by rule for later years, whose make-up days are
 not known until published. For such a year an admin can add the published dates to the policy
 (``extra_holidays`` / ``extra_workdays``) before the library catches up. ``chinese-calendar``
-was the other candidate: it has the same 2026 data (checked day by day for 2025–2026) but stops
+was the other candidate: it has the same 2026 data (checked day by day for 2025-2026) but stops
 with an error at the first year it lacks (2027 today), which would break every SLA computed in
 late December.
 """
@@ -35,12 +35,13 @@ def official_days(country: str, first_year: int, last_year: int) -> tuple[frozen
 def calendar_for(policy: SupportPolicy, year: int) -> WorkCalendar:
     """The calendar around ``year`` (a few years either side, so due times computed near New
     Year or over long targets stay on the official calendar)."""
-    official_h, official_w = official_days(policy.official_holidays, year - YEARS_BEFORE,
-                                           year + YEARS_AFTER)
+    official_h, official_w = official_days(policy.official_holidays, year - YEARS_BEFORE, year + YEARS_AFTER)
     extra_h = frozenset(date.fromisoformat(d) for d in policy.extra_holidays)
     extra_w = frozenset(date.fromisoformat(d) for d in policy.extra_workdays)
     return WorkCalendar(
-        tz=policy.tz, day_start=policy.day_start, day_end=policy.day_end,
+        tz=policy.tz,
+        day_start=policy.day_start,
+        day_end=policy.day_end,
         weekdays=frozenset(policy.business_weekdays),
         # The organisation's own working days win over an official holiday, and its own closures
         # over an official make-up day.
