@@ -76,37 +76,24 @@ def scope_branches(principal: Principal, policy: SupportPolicy) -> list[ColumnEl
     if rules.sees_all(principal):
         return None
     me = principal.sub
-    branches: list[ColumnElement[bool]] = [Ticket.owner_id == me]
+    branches: dict[str, ColumnElement[bool]] = {"owner": Ticket.owner_id == me}
+    if principal.has_any("support_agent", "technician", "quality_inspector"):
+        branches["assignee"] = Ticket.assignee_id == me
     if principal.has_any("support_agent"):
-        branches += [
-            Ticket.assignee_id == me,
-            and_(Ticket.assignee_id.is_(None), Ticket.status.in_(rules.ACTIVE)),
-        ]
+        branches["unassigned"] = and_(Ticket.assignee_id.is_(None), Ticket.status.in_(rules.ACTIVE))
     if principal.has_any("technician"):
-        branches += [
-            Ticket.assignee_id == me,
-            Ticket.id.in_(select(Appointment.ticket_id).where(Appointment.technician_id == me)),
-        ]
+        branches["visits"] = Ticket.id.in_(
+            select(Appointment.ticket_id).where(Appointment.technician_id == me))
     if principal.has_any("quality_inspector"):
-        branches += [
-            Ticket.assignee_id == me,
-            Ticket.queue == "quality",
-            Ticket.kind.in_(policy.complaint_kinds),
-        ]
+        branches["quality"] = Ticket.queue == "quality"
+        branches["complaints"] = Ticket.kind.in_(policy.complaint_kinds)
     if principal.has_any("sales_manager") and principal.team:
-        branches.append(
-            Ticket.account_id.in_(
-                select(KnownAccount.account_id).where(KnownAccount.owner_team == principal.team)
-            )
-        )
+        branches["team"] = Ticket.account_id.in_(
+            select(KnownAccount.account_id).where(KnownAccount.owner_team == principal.team))
     if principal.has_any("sales_rep", "sales_manager"):
-        branches.append(
-            Ticket.account_id.in_(select(KnownAccount.account_id).where(KnownAccount.owner_id == me))
-        )
-    unique: dict[str, ColumnElement[bool]] = {}
-    for branch in branches:
-        unique.setdefault(str(branch.compile(compile_kwargs={"literal_binds": True})), branch)
-    return list(unique.values())
+        branches["accounts"] = Ticket.account_id.in_(
+            select(KnownAccount.account_id).where(KnownAccount.owner_id == me))
+    return list(branches.values())
 
 
 def list_tickets(
@@ -114,8 +101,9 @@ def list_tickets(
 ) -> list[Ticket]:
     """One keyset page (newest first, ``limit + 1`` rows) of the tickets the caller may see.
 
-    Each visibility branch is its own index-ordered query cut at the page size; the pages are
-    merged here. So an agent's queue (own + unassigned) never sorts the whole table."""
+    Each visibility branch is its own index-ordered query of keys only, cut at the page size; the
+    keys are merged here and only the page's tickets are loaded. So an agent's queue (own +
+    unassigned) never sorts the whole table."""
     policy = current_policy(session)
     conditions: list[ColumnElement[bool]] = []
     for name in ("account_id", "kind", "queue", "status", "owner_id", "assignee_id"):
@@ -127,13 +115,14 @@ def list_tickets(
     if branches is None:
         stmt = newest_first(select(Ticket).where(*conditions), Ticket.created_at, Ticket.id, query)
         return list(session.scalars(stmt))
-    seen: dict[str, Ticket] = {}
+    keys: set[tuple[datetime, str]] = set()
     for branch in branches:
-        stmt = newest_first(select(Ticket).where(branch, *conditions), Ticket.created_at, Ticket.id, query)
-        for ticket in session.scalars(stmt):
-            seen.setdefault(ticket.id, ticket)
-    merged = sorted(seen.values(), key=lambda t: (t.created_at, t.id), reverse=True)
-    return merged[: query["limit"] + 1]
+        key_query: Any = select(Ticket.created_at, Ticket.id).where(branch, *conditions)
+        stmt = newest_first(key_query, Ticket.created_at, Ticket.id, query)
+        keys.update((at, ticket_id) for at, ticket_id in session.execute(stmt))
+    page_keys = sorted(keys, reverse=True)[: query["limit"] + 1]
+    loaded = by_ids(session, [ticket_id for _, ticket_id in page_keys])
+    return [loaded[ticket_id] for _, ticket_id in page_keys if ticket_id in loaded]
 
 
 def visible(
