@@ -59,6 +59,24 @@ class Ticket(Base):
         # so the queue is three short index scans merged (see tickets.service.list_tickets).
         Index("ix_tickets_owner_created", "owner_id", "created_at", "id"),
         Index("ix_tickets_assignee_created", "assignee_id", "created_at", "id"),
+        # The active queue (?active=true) of an owner or assignee: small partial indexes, so the
+        # planner never sorts every active ticket to find one agent's newest.
+        Index(
+            "ix_tickets_owner_active",
+            "owner_id",
+            "created_at",
+            "id",
+            postgresql_where=text(ACTIVE_SQL),
+            sqlite_where=text(ACTIVE_SQL),
+        ),
+        Index(
+            "ix_tickets_assignee_active",
+            "assignee_id",
+            "created_at",
+            "id",
+            postgresql_where=text(ACTIVE_SQL),
+            sqlite_where=text(ACTIVE_SQL),
+        ),
         Index(
             "ix_tickets_unassigned_active",
             "created_at",
