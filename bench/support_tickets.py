@@ -135,6 +135,7 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--reuse", metavar="DATABASE", help="time against a database kept by --keep")
     args = parser.parse_args()
 
     from support.app import create_app
@@ -144,11 +145,19 @@ def main() -> int:
     from support.workcal.service import calendar_for
     from testkit.issuer import TestIssuer
 
-    name, url = scratch_database("bench_support")
+    if args.reuse:
+        from benchkit import PG_URL
+        from sqlalchemy.engine import make_url
+
+        name, url = args.reuse, make_url(PG_URL).set(database=args.reuse).render_as_string(hide_password=False)
+        args.keep = True
+    else:
+        name, url = scratch_database("bench_support")
     try:
         ctx = build(url, "memory://", migrate=True)
         started = time.perf_counter()
-        load(url, args.tickets)
+        if not args.reuse:
+            load(url, args.tickets)
         load_s = time.perf_counter() - started
         issuer = TestIssuer()
         client = create_app(ctx, verifier=issuer.verifier()).test_client()

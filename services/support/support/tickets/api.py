@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from authn.flask import current_principal, require_roles
@@ -46,11 +45,15 @@ def ticket_view(
     *,
     with_sla: bool = True,
     account: KnownAccount | None = None,
+    lookup: bool = True,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A ticket with its account as the read model knows it (and its SLA clocks)."""
+    """A ticket with its account as the read model knows it (and its SLA clocks); ``lookup``
+    False when the caller already loaded the account (or knows there is none)."""
     out = {c.key: getattr(ticket, c.key) for c in Ticket.__table__.columns}
-    out["account"] = accounts.view(account or session.get(KnownAccount, ticket.account_id))
+    if lookup and account is None:
+        account = session.get(KnownAccount, ticket.account_id)
+    out["account"] = accounts.view(account)
     if with_sla:
         out["sla"] = sla.clocks_view(session, ticket.id, current_policy(session), web.ctx().clock())
     out.update(extra)
@@ -92,19 +95,9 @@ class Tickets(MethodView):
         assigned to them; a rep the tickets of their accounts; supervisors and managers all."""
         with web.ctx().bus.session_factory() as session:
             rows = service.list_tickets(session, current_principal(), query, query)
-            result = page(rows, query["limit"], key=lambda t: (t.created_at, t.id))
-            ids = {t.account_id for t in result["items"]}
-            known = (
-                {
-                    a.account_id: a
-                    for a in session.scalars(select(KnownAccount).where(KnownAccount.account_id.in_(ids)))
-                }
-                if ids
-                else {}
-            )
+            result = page(rows, query["limit"], key=lambda row: (row[0].created_at, row[0].id))
             result["items"] = [
-                ticket_view(session, t, with_sla=False, account=known.get(t.account_id))
-                for t in result["items"]
+                ticket_view(session, t, with_sla=False, account=a, lookup=False) for t, a in result["items"]
             ]
             return result
 
