@@ -53,7 +53,7 @@ def load(url: str, count: int) -> None:
                     "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t "
                     "AND indexname NOT LIKE 'pk_%' AND indexname NOT LIKE 'uq_%'"), {"t": table}):
                 dropped.append(ddl)
-                conn.execute(text(f'DROP INDEX "{name}"'))
+                conn.execute(text(f'DROP INDEX "{name}"'))  # names read from pg_indexes
         conn.execute(text("""
             INSERT INTO known_accounts (account_id, name, code, owner_id, owner_team, version, updated_at,
                                         member, key_customer, credit_hold, grade, status)
@@ -68,7 +68,8 @@ def load(url: str, count: int) -> None:
                                  resolved_at, closed_at, version, first_responded_at)
             SELECT md5('t' || i)::uuid::text, 'T-' || lpad(i::text, 7, '0'), 'acc-' || (1 + i % 20000),
                    ({kinds})[1 + i % 10], 'CNY', 'Ticket ' || i,
-                   CASE WHEN i % 20 = 0 THEN (ARRAY['new','assigned','in_progress','waiting_customer'])[1 + (i / 20) % 4]
+                   CASE WHEN i % 20 = 0
+                        THEN (ARRAY['new','assigned','in_progress','waiting_customer'])[1 + (i / 20) % 4]
                         WHEN i % 20 = 1 THEN 'resolved' ELSE 'closed' END,
                    (ARRAY['low','normal','normal','high','urgent'])[1 + i % 5], ({queues})[1 + i % 10],
                    'phone', 'agent' || (i % 200), 'agent' || (i % 200),
@@ -76,22 +77,27 @@ def load(url: str, count: int) -> None:
                    i % 10 = 9, i % 3 = 1, (i % 10 = 3)::int, 0, 0,
                    '{START}'::timestamptz + make_interval(secs => i * {step}),
                    '{START}'::timestamptz + make_interval(secs => i * {step}),
-                   CASE WHEN i % 20 <> 0 THEN '{START}'::timestamptz + make_interval(secs => i * {step} + 86400) END,
-                   CASE WHEN i % 20 > 1 THEN '{START}'::timestamptz + make_interval(secs => i * {step} + 5 * 86400) END,
+                   CASE WHEN i % 20 <> 0
+                        THEN '{START}'::timestamptz + make_interval(secs => i * {step} + 86400) END,
+                   CASE WHEN i % 20 > 1
+                        THEN '{START}'::timestamptz + make_interval(secs => i * {step} + 5 * 86400) END,
                    1, '{START}'::timestamptz + make_interval(secs => i * {step} + 3600)
-            FROM generate_series(1, :n) i"""), {"n": count})
+            FROM generate_series(1, :n) i"""), {"n": count})  # noqa: S608 - the script's constants
         conn.execute(text("""
             INSERT INTO sla_clocks (ticket_id, metric, target_seconds, consumed_seconds, running_since,
                                     met_at, attained, due_at, breached_at, notified_percent, next_check_at)
             SELECT t.id, m.metric, CASE m.metric WHEN 'first_response' THEN 14400 ELSE 97200 END,
-                   CASE WHEN t.status IN ('resolved','closed') THEN 3600 * (1 + abs(hashtext(t.id)) % 30) ELSE 0 END,
+                   CASE WHEN t.status IN ('resolved','closed')
+                        THEN 3600 * (1 + abs(hashtext(t.id)) % 30) ELSE 0 END,
                    CASE WHEN t.status IN ('resolved','closed') THEN NULL ELSE t.created_at END,
                    CASE WHEN t.status IN ('resolved','closed') THEN t.resolved_at END,
                    CASE WHEN t.status IN ('resolved','closed')
                         THEN abs(hashtext(t.id || m.metric)) % 10 <> 0 END,
                    t.created_at + interval '2 days',
-                   CASE WHEN abs(hashtext(t.id || m.metric)) % 10 = 0 THEN t.created_at + interval '2 days' END,
-                   0, CASE WHEN t.status IN ('resolved','closed') THEN NULL ELSE t.created_at + interval '2 days' END
+                   CASE WHEN abs(hashtext(t.id || m.metric)) % 10 = 0
+                        THEN t.created_at + interval '2 days' END,
+                   0, CASE WHEN t.status IN ('resolved','closed')
+                           THEN NULL ELSE t.created_at + interval '2 days' END
             FROM tickets t CROSS JOIN (VALUES ('first_response'), ('resolution')) m(metric)"""))
         conn.execute(text("""
             INSERT INTO return_visits (id, ticket_id, account_id, reason, member, due_at, agent_id, status,
@@ -99,7 +105,9 @@ def load(url: str, count: int) -> None:
             SELECT md5('v' || t.id)::uuid::text, t.id, t.account_id, 'resolution', true,
                    t.resolved_at + interval '3 days', t.owner_id,
                    CASE WHEN t.status = 'closed' THEN 'done' ELSE 'due' END,
-                   CASE WHEN t.status = 'closed' THEN (ARRAY['satisfied','satisfied','neutral','dissatisfied'])[1 + abs(hashtext(t.id)) % 4] END,
+                   CASE WHEN t.status = 'closed'
+                        THEN (ARRAY['satisfied','satisfied','neutral','dissatisfied'])
+                             [1 + abs(hashtext(t.id)) % 4] END,
                    CASE WHEN t.status = 'closed' THEN t.resolved_at + interval '1 day' END,
                    CASE WHEN t.status = 'closed' THEN t.owner_id END, t.resolved_at, 1
             FROM tickets t JOIN known_accounts a ON a.account_id = t.account_id
@@ -146,10 +154,12 @@ def main() -> int:
     from testkit.issuer import TestIssuer
 
     if args.reuse:
-        from benchkit import PG_URL
         from sqlalchemy.engine import make_url
 
-        name, url = args.reuse, make_url(PG_URL).set(database=args.reuse).render_as_string(hide_password=False)
+        from benchkit import PG_URL
+
+        name = args.reuse
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         args.keep = True
     else:
         name, url = scratch_database("bench_support")
