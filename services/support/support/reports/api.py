@@ -36,6 +36,10 @@ VIEWERS = (
     authn.QUALITY_INSPECTOR,
 )
 FORMATS = ("json", "csv", "xlsx")
+FORMATS_DOC = (
+    "JSON by default; ?format=csv: text/csv, UTF-8 with BOM, Chinese headers; ?format=xlsx: "
+    "one sheet of (section, metric, value) rows"
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _month = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Must be YYYY-MM.")
 
@@ -93,12 +97,18 @@ def _answer(name: str, fmt: str, build: Callable[[Any], dict[str, Any]]) -> Any:
 
 def _documented(func: Callable[..., Any]) -> Callable[..., Any]:
     func = blp.alt_response(
-        200, description="?format=xlsx: one sheet (section, metric, value)", content_type=XLSX
+        200,
+        description=FORMATS_DOC,
+        content_type=XLSX,
+        schema={"type": "string", "format": "binary"},
     )(func)
     func = blp.alt_response(
-        200, description="?format=csv: UTF-8 with BOM, Chinese headers", content_type="text/csv"
+        200,
+        description=FORMATS_DOC,
+        content_type="text/csv",
+        schema={"type": "string"},
     )(func)
-    return blp.response(200, ReportSchema)(func)
+    return blp.response(200, ReportSchema, description=FORMATS_DOC)(func)
 
 
 @blp.route("/complaints")
