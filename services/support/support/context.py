@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from httpapi import ServiceContext, start_periodic
 
+from .scheduler import job
 from .settings import Settings
 
 
@@ -16,8 +17,6 @@ class SupportContext(ServiceContext):
 
     def background(self, stop: threading.Event) -> list[threading.Thread]:
         """The support timers every ``scheduler_interval`` seconds on this context's clock."""
-        from .scheduler import job
-
         return [
             start_periodic(
                 f"{self.bus.service}-timers",

@@ -51,7 +51,7 @@ class WorkCalendar:
 
 
 def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    if not moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("datetime must be timezone-aware")
     return moment
 
@@ -89,7 +89,7 @@ def business_seconds_between(cal: WorkCalendar, start: datetime, end: datetime) 
     total = 0.0
     day = start_l.date()
     last = end_l.date()
-    while day is not last:
+    while day <= last:
         if cal.is_working_day(day):
             opens, closes = cal.day_window(day)
             lo, hi = max(opens, start_l), min(closes, end_l)
