@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from support.readmodel.models import KnownAccount
 from support.wiring import SupportContext
 from testkit.events import envelope, publish, running_worker, wait_parked, wait_settled
+from testkit.issuer import TestIssuer
 
 pytestmark = pytest.mark.integration
 OPENED = "accounts.account.opened.v1"
@@ -123,7 +125,7 @@ def test_event_makes_tickets_possible(support_ctx: SupportContext, issuer) -> No
 # -- the account snapshot (CONTRACTS.md) -------------------------------------------------------
 
 
-def snapshot(account_id: str, version: int, **overrides):  # type: ignore[no-untyped-def]
+def snapshot(account_id: str, version: int, **overrides: Any) -> dict[str, Any]:
     return {
         "id": account_id,
         "code": "C-000042",
@@ -252,7 +254,7 @@ def test_event_without_snapshot_changes_nothing_and_bad_snapshot_is_parked(
     assert _known(support_ctx, account_id) is None
 
 
-def test_ticket_shows_the_snapshot(support_ctx: SupportContext, issuer) -> None:  # type: ignore[no-untyped-def]
+def test_ticket_shows_the_snapshot(support_ctx: SupportContext, issuer: TestIssuer) -> None:
     from support.app import create_app
 
     client = create_app(support_ctx, verifier=issuer.verifier()).test_client()

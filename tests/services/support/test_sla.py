@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,7 +29,7 @@ def local(m: int, d: int, hh: int, mm: int = 0) -> datetime:
     return datetime(2026, m, d, hh, mm, tzinfo=SH)
 
 
-def sla(client: FlaskClient, headers: H, ticket_id: str) -> dict[str, dict]:  # type: ignore[type-arg]
+def sla(client: FlaskClient, headers: H, ticket_id: str) -> dict[str, dict[str, Any]]:
     return {c["metric"]: c for c in client.get(f"{URL}/{ticket_id}", headers=headers).json["sla"]}
 
 

@@ -315,10 +315,9 @@ def test_priority_change_retargets_the_sla(client: FlaskClient, agent: H, acc1: 
 
 def test_visibility_per_role(
     client: FlaskClient,
-    issuer,
     agent: H,
     agent2: H,
-    supervisor: H,  # type: ignore[no-untyped-def]
+    supervisor: H,
     tech: H,
     tech2: H,
     qa: H,

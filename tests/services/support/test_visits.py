@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,7 +41,7 @@ def plain(known_account: Callable[..., str]) -> str:
     return known_account(str(uuid.uuid4()), code="C-000077")
 
 
-def resolved(client: FlaskClient, headers: H, account: str) -> dict:  # type: ignore[type-arg]
+def resolved(client: FlaskClient, headers: H, account: str) -> dict[str, Any]:
     t = open_ticket(client, headers, account, kind="inquiry", new_matter=True)
     act(client, headers, t["id"], "start")
     return act(client, headers, t["id"], "resolve", note="answered").json

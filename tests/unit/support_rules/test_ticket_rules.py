@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
 from authn import Principal
@@ -13,18 +16,19 @@ def who(sub: str, *roles: str, team: str | None = None) -> Principal:
     return Principal(sub=sub, username=sub, roles=frozenset(roles), team=team)
 
 
-def facts(**kw: object) -> TicketFacts:
-    base: dict[str, object] = {
-        "owner_id": "agent",
-        "assignee_id": None,
-        "status": "new",
-        "queue": "after_sales",
-        "kind": "inquiry",
-        "account_owner_id": "rep1",
-        "account_team": "east",
-    }
-    base.update(kw)
-    return TicketFacts(**base)  # type: ignore[arg-type]
+BASE = TicketFacts(
+    owner_id="agent",
+    assignee_id=None,
+    status="new",
+    queue="after_sales",
+    kind="inquiry",
+    account_owner_id="rep1",
+    account_team="east",
+)
+
+
+def facts(**kw: Any) -> TicketFacts:
+    return dataclasses.replace(BASE, **kw)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ National Day weeks included (holidays and the make-up working days, 调休)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -111,6 +111,7 @@ def test_a_holiday_that_is_also_a_workday_is_a_holiday() -> None:
         (at(2026, 3, 2, 17), 1, at(2026, 3, 2, 18)),  # ends exactly at closing
         (at(2026, 3, 2, 17), 2, at(2026, 3, 3, 10)),  # over the night
         (at(2026, 3, 2, 19), 0, at(2026, 3, 3, 9)),  # zero from the evening: next opening
+        (at(2026, 3, 2, 18), 0, at(2026, 3, 3, 9)),  # zero from closing time: next opening
         (at(2026, 3, 6, 17), 2, at(2026, 3, 9, 10)),  # Friday → Monday
         (at(2026, 3, 7, 12), 1, at(2026, 3, 9, 10)),  # from a Sunday
         (at(2026, 2, 13, 17), 2, at(2026, 2, 14, 10)),  # into the Saturday make-up day
@@ -133,7 +134,22 @@ def test_add_business_seconds_keeps_sub_second_precision_and_utc(cal: WorkCalend
     assert add_business_seconds(cal, start, 90.5) == start + timedelta(seconds=90.5)
 
 
+class _NoOffset(tzinfo):
+    """A zone that knows no offset: as unusable as no zone at all."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
 def test_add_business_seconds_refuses_bad_input(cal: WorkCalendar) -> None:
+    with pytest.raises(ValueError, match="aware"):
+        add_business_seconds(cal, datetime(2026, 3, 2, 10, tzinfo=_NoOffset()), 60)
     with pytest.raises(ValueError, match="aware"):
         add_business_seconds(cal, datetime(2026, 3, 2, 10), 60)
     with pytest.raises(ValueError, match="negative"):
@@ -152,6 +168,9 @@ def test_business_seconds_between(cal: WorkCalendar) -> None:
     assert business_seconds_between(cal, at(2026, 3, 2, 12), at(2026, 3, 2, 12)) == 0
     assert business_seconds_between(cal, at(2026, 3, 2, 12), at(2026, 3, 2, 11)) == 0
     assert business_seconds_between(cal, at(2026, 3, 2, 18), at(2026, 3, 3, 9)) == 0
+    # starting after closing time: the evening is no negative time
+    assert business_seconds_between(cal, at(2026, 3, 2, 19), at(2026, 3, 3, 10)) == H
+    assert business_seconds_between(cal, at(2026, 3, 2, 7), at(2026, 3, 2, 8)) == 0
 
 
 def test_between_inverts_add(cal: WorkCalendar) -> None:
@@ -172,7 +191,7 @@ def test_add_working_days(cal: WorkCalendar) -> None:
     assert add_working_days(cal, date(2026, 2, 12), 5) == date(2026, 2, 26)
     # Tue 29 Sep + 5: Wed 30, Thu 8 Oct, Fri 9, Sat 10 (make-up), Mon 12
     assert add_working_days(cal, date(2026, 9, 29), 5) == date(2026, 10, 12)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         add_working_days(cal, date(2026, 3, 2), -1)
     with pytest.raises(CalendarError):
         add_working_days(WorkCalendar(SH, time(9), time(18), frozenset()), date(2026, 3, 2), 1)
@@ -189,4 +208,12 @@ def test_working_days_between(cal: WorkCalendar) -> None:
 
 def test_local_date(cal: WorkCalendar) -> None:
     assert local_date(cal, datetime(2026, 3, 1, 17, 0, tzinfo=UTC)) == date(2026, 3, 2)
-    assert cal.seconds_per_day == 9 * H
+
+
+def test_calendar_is_immutable_and_hashable(cal: WorkCalendar) -> None:
+    import dataclasses
+
+    field = "holidays"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(cal, field, frozenset())
+    assert hash(cal) == hash(dataclasses.replace(cal))

@@ -44,14 +44,9 @@ class WorkCalendar:
             datetime.combine(day, self.day_end, tzinfo=self.tz),
         )
 
-    @property
-    def seconds_per_day(self) -> float:
-        start, end = self.day_window(date(2001, 1, 1))
-        return (end - start).total_seconds()
-
 
 def _aware(moment: datetime) -> datetime:
-    if not moment.tzinfo is None or moment.utcoffset() is None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("datetime must be timezone-aware")
     return moment
 
