@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,3 +127,47 @@ def test_clock_helpers_reject_naive_times(cal: WorkCalendar) -> None:
     with pytest.raises(ValueError):
         rules.due_time(cal, datetime(2026, 3, 2, 9), H)
     assert rules.due_time(cal, datetime(2026, 3, 2, 1, tzinfo=UTC), 0) == at(3, 2, 9)
+
+
+def test_next_threshold_at(cal: WorkCalendar) -> None:
+    clock = rules.start(10 * H, at(3, 2, 9))
+    assert rules.next_threshold_at(cal, clock, 0, 80, DEFAULT_ESCALATION) == at(3, 2, 17)
+    assert rules.next_threshold_at(cal, clock, 79, 80, DEFAULT_ESCALATION) == at(3, 2, 17)
+    assert rules.next_threshold_at(cal, clock, 80, 80, DEFAULT_ESCALATION) == at(3, 3, 10)
+    assert rules.next_threshold_at(cal, clock, 100, 80, DEFAULT_ESCALATION) == at(3, 3, 15)
+    assert rules.next_threshold_at(cal, clock, 150, 80, DEFAULT_ESCALATION) == at(3, 4, 11)
+    assert rules.next_threshold_at(cal, clock, 200, 80, DEFAULT_ESCALATION) is None
+    paused = rules.pause(cal, clock, at(3, 2, 10))
+    assert rules.next_threshold_at(cal, paused, 0, 80, DEFAULT_ESCALATION) is None
+    # already past: still the moment it came, so the timer picks the clock up at once
+    late = rules.start(H, at(3, 2, 9))
+    assert rules.next_threshold_at(cal, late, 0, 50, ()) == at(3, 2, 9, 30)
+
+
+def test_values_are_immutable() -> None:
+    import dataclasses
+
+    clock = rules.start(H, at(3, 2, 9))
+    threshold = rules.Threshold(80, rules.WARNING)
+    due = rules.Due(threshold, at(3, 2, 9))
+    plan = rules.Plan([due], 80, None)
+    for value, field in (
+        (clock, "target_seconds"),
+        (threshold, "percent"),
+        (due, "at"),
+        (plan, "notified_percent"),
+    ):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, 1)
+    assert len({threshold, rules.Threshold(80, rules.WARNING)}) == 1
+
+
+def test_attained_breached_and_fractional_thresholds(cal: WorkCalendar) -> None:
+    early = rules.meet(cal, rules.start(4 * H, at(3, 2, 9)), at(3, 2, 12))
+    assert rules.attained(early) is True and early.consumed_seconds == 3 * H
+    clock = rules.start(4 * H, at(3, 2, 9))
+    assert not rules.breached(cal, clock, at(3, 2, 10))
+    assert not rules.breached(cal, clock, at(3, 2, 13))
+    assert rules.breached(cal, clock, at(3, 2, 14))
+    odd = rules.start(1001, at(3, 2, 9))
+    assert rules.threshold_at(cal, odd, 50) == at(3, 2, 9) + timedelta(seconds=500.5)

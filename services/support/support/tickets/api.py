@@ -28,8 +28,11 @@ from .schemas import (
     TicketListQuerySchema,
     TicketPageSchema,
     TicketSchema,
+    TicketSummarySchema,
     TransitionSchema,
 )
+
+_SUMMARY = tuple(name for name in TicketSummarySchema._declared_fields if name != "account")
 
 blp = Blueprint(
     "support_tickets",
@@ -97,7 +100,8 @@ class Tickets(MethodView):
             rows = service.list_tickets(session, current_principal(), query, query)
             result = page(rows, query["limit"], key=lambda row: (row[0].created_at, row[0].id))
             result["items"] = [
-                ticket_view(session, t, with_sla=False, account=a, lookup=False) for t, a in result["items"]
+                {**{k: getattr(t, k) for k in _SUMMARY}, "account": accounts.view(a)}
+                for t, a in result["items"]
             ]
             return result
 

@@ -114,8 +114,47 @@ class TicketListQuerySchema(PageQuerySchema):
     active = fields.Boolean(load_default=False, metadata={"description": "only tickets not yet resolved"})
 
 
+class AccountSummarySchema(Schema):
+    id = fields.String()
+    code = fields.String()
+    name = fields.String()
+    owner_id = fields.String()
+    grade = fields.String(allow_none=True)
+    member = fields.Boolean()
+    key_customer = fields.Boolean()
+    credit_hold = fields.Boolean()
+    status = fields.String(allow_none=True)
+
+
+class TicketSummarySchema(Schema):
+    """A ticket in a list: what a queue shows (the full ticket is GET /tickets/{id})."""
+
+    id = fields.String()
+    code = fields.String()
+    account_id = fields.String()
+    kind = fields.String()
+    subject = fields.String()
+    status = fields.String()
+    priority = fields.String()
+    queue = fields.String()
+    owner_id = fields.String()
+    assignee_id = fields.String(allow_none=True)
+    major = fields.Boolean()
+    one_stop = fields.Boolean()
+    repeat_contacts = fields.Integer()
+    escalation_level = fields.Integer()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    version = fields.Integer()
+    account = fields.Nested(
+        AccountSummarySchema,
+        allow_none=True,
+        metadata={"description": "the account as support knows it (grade, member, credit hold…)"},
+    )
+
+
 class TicketPageSchema(Schema):
-    items = fields.List(fields.Nested(TicketSchema))
+    items = fields.List(fields.Nested(TicketSummarySchema))
     next_cursor = fields.String(allow_none=True)
 
 
