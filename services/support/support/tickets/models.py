@@ -89,6 +89,9 @@ class Ticket(Base):
         Index("ix_tickets_phone_status", "phone", "status"),
         # Timers: resolved tickets waiting to close, grievances waiting for 3 days.
         Index("ix_tickets_status_resolved", "status", "resolved_at"),
+        # Reports: tickets resolved / closed in a period.
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_closed_at", "closed_at"),
         Index("ix_tickets_kind_status_created", "kind", "status", "created_at"),
     )
 
