@@ -14,6 +14,7 @@ BENCHMARKS = [
     ("slice_latency.py", ["--samples", "100"]),
     ("gateway_overhead.py", ["--seconds", "10"]),
     ("leads_dedupe.py", []),
+    ("support_tickets.py", []),
 ]
 
 

@@ -1,4 +1,5 @@
-"""The pure rules of accounts, support and notify: no database, no Flask, no clock."""
+"""The pure rules of accounts and notify: no database, no Flask, no clock (support's rules have
+their own tests under tests/unit/support_rules)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pytest
 from accounts import domain as accounts
 from authn import Principal
 from notify import domain as notify
-from support import domain as support
 
 
 def who(sub: str, *roles: str, team: str | None = None) -> Principal:
@@ -19,7 +19,7 @@ EAST_MGR, WEST_MGR = who("m1", "sales_manager", team="east"), who("m2", "sales_m
 ALL_SEEING = [who("a", "admin"), who("s", "support_agent"), who("i", "integration")]
 
 
-@pytest.mark.parametrize("rules", [accounts, support])
+@pytest.mark.parametrize("rules", [accounts])
 def test_one_scope_decides_visibility(rules) -> None:  # type: ignore[no-untyped-def]
     owned_by_rep1 = rules.AccountAccess(owner_id="rep1", owner_team="east")
     west = rules.AccountAccess(owner_id="rep9", owner_team="west")
@@ -51,13 +51,6 @@ def test_who_may_open_accounts_for_whom() -> None:
     assert accounts.can_assign_owner(who("i", "integration"), None)
     assert accounts.can_assign_owner(EAST_MGR, "east") and not accounts.can_assign_owner(EAST_MGR, "west")
     assert not accounts.can_assign_owner(REP1, "east")
-
-
-def test_tickets_only_for_known_visible_accounts() -> None:
-    mine = support.AccountAccess(owner_id="rep1", owner_team="east")
-    assert support.can_open_ticket(REP1, mine)
-    assert not support.can_open_ticket(REP2, mine)
-    assert not support.can_open_ticket(who("s", "support_agent"), None)
 
 
 def test_converted_lead_notifies_the_owner() -> None:

@@ -75,7 +75,7 @@ def test_every_published_type_is_in_the_catalogue() -> None:
     for published in (leads.LEAD_REGISTERED, leads.LEAD_CONVERTED, leads.VISIT_RECORDED,
                       leads.LEAD_MERGED, leads.LEAD_UNMERGED, accounts.ACCOUNT_OPENED,
                       support.TICKET_OPENED, notify.NOTIFICATION_CREATED, *leads_pipeline.PUBLISHED,
-                      *leads_ownership.PUBLISHED):
+                      *leads_ownership.PUBLISHED, *support.PUBLISHED):
         assert f"`{published}`" in catalogue, published
 
 
@@ -148,13 +148,13 @@ def test_what_producers_build_validates_against_their_published_schemas() -> Non
                 email="li.si@example.com", source="walk_in", owner_id="rep2", owner_team=None,
                 status="open", registered_by="rep2", created_at=NOW, updated_at=NOW, version=1)
     _validate("leads.lead.registered.v1", lead_payload(lead))
-    from support.events import ticket_opened_payload
-    from support.models import Ticket
+    from support.tickets.events import opened_payload
+    from support.tickets.models import Ticket
 
     ticket = Ticket(id=str(uuid.uuid4()), code="T-000001", account_id=str(uuid.uuid4()), kind="repair",
-                    subject="Noisy", description="", status="open", priority="normal",
+                    subject="Noisy", description="", status="new", priority="normal",
                     created_by="agent", created_at=NOW, updated_at=NOW, version=1)
-    _validate("support.ticket.opened.v1", ticket_opened_payload(ticket))
+    _validate("support.ticket.opened.v1", opened_payload(ticket, "rep1", {}))
 
 
 def test_a_wrong_payload_is_refused_by_the_published_schema() -> None:
@@ -183,3 +183,109 @@ def test_publishing_the_same_type_with_another_schema_is_refused() -> None:
         publishes("accounts.account.opened.v1", Other, summary="x", subject="y")
     with pytest.raises(ValueError, match=r"service\.entity\.fact"):
         publishes("AccountOpened", Other, summary="x", subject="y")
+
+# -- support: the account snapshot it reads, the events it publishes -------------------------------
+
+SNAPSHOT = {"id": str(uuid.uuid4()), "code": "C-000042", "name": "Hangzhou Bamboo Co., Ltd.",
+            "owner_id": "rep1", "owner_team": "east", "status": "active", "archive_state": "approved",
+            "grade": "B", "member": True, "key_customer": False, "credit_hold": False, "city": "Hangzhou",
+            "timezone": "Asia/Shanghai",
+            "contact": {"name": "Wang Wu", "title": "总", "mobile": "+8613800138000", "email": "wang@x.cn"},
+            "version": 7}
+
+
+@pytest.mark.parametrize("event_type", [
+    "accounts.account.updated.v1", "accounts.account.status_changed.v1", "accounts.account.graded.v1",
+    "accounts.archive.submitted.v1", "accounts.archive.approved.v1", "accounts.archive.rejected.v1",
+    "accounts.credit.hold_placed.v1", "accounts.credit.hold_released.v1", "accounts.account.opened.v1"])
+def test_support_reads_the_account_snapshot_of_every_accounts_event(event_type: str) -> None:
+    """CONTRACTS.md: every accounts.account.*, accounts.archive.* and credit-hold event carries the
+    ``account`` snapshot; support's subscription table finds a parser for each (by pattern)."""
+    from support.handlers import subscriptions
+
+    sub = subscriptions(lambda: NOW).get(event_type)
+    assert sub is not None and sub.parse is not None
+    payload = {"account_id": SNAPSHOT["id"], "code": "C-000042", "name": "Bamboo", "owner_id": "rep1",
+               "version": 7, "extra": {"ignored": True}, "account": SNAPSHOT}
+    data = sub.parse(payload)
+    assert data["account"]["grade"] == "B" and data["account"]["member"] is True
+    assert data["account"]["contact"]["mobile"] == "+8613800138000"
+    assert "extra" not in data
+
+
+def test_support_keeps_working_with_todays_opened_event() -> None:
+    from support.handlers import subscriptions
+    from support.readmodel.service import snapshot_from_opened
+
+    data = subscriptions(lambda: NOW)["accounts.account.opened.v1"].parse(_opened_payload(True))
+    assert data.get("account") is None
+    assert snapshot_from_opened(data)["owner_id"] == "rep1"
+
+
+def test_support_events_carry_the_contract_fields() -> None:
+    """The fields CONTRACTS.md fixes for each support event, from the real payload builders."""
+    from support.appointments import events as appt
+    from support.appointments.models import Appointment
+    from support.complaints import events as complaint
+    from support.faults import events as fault
+    from support.faults.models import MajorFault
+    from support.sla import events as sla
+    from support.tickets import events as ticket
+    from support.tickets.models import Ticket
+    from support.visits import events as visit
+    from support.visits.models import ReturnVisit
+
+    t = Ticket(id=str(uuid.uuid4()), code="T-000001", account_id=SNAPSHOT["id"], kind="repair",
+               subject="s", status="assigned", priority="normal", queue="technical", channel="phone",
+               created_by="agent", owner_id="agent", assignee_id="tech", major=False, one_stop=False,
+               repeat_contacts=1, escalation_level=0, reopened=0, created_at=NOW, updated_at=NOW, version=2)
+    customer = {"name": "Wang", "title": None, "mobile": None, "email": None, "timezone": None}
+    a = Appointment(id="a", ticket_id=t.id, account_id=t.account_id, kind="installation", starts_at=NOW,
+                    technician_id="tech", urgent=False, priority_customer=True)
+    v = ReturnVisit(id="v", ticket_id=t.id, project_id=None, account_id=t.account_id, reason="resolution",
+                    member=True, due_at=NOW, agent_id="agent", result="neutral", follow_up_ticket_id="f")
+    f = MajorFault(id="f", ticket_id=t.id, account_id=t.account_id, occurred_at=NOW, place="p",
+                   symptoms="s", plan="p", reported_by="agent")
+    required = {
+        "opened": (ticket.opened_payload(t, "rep1", customer),
+                   {"ticket_id", "code", "account_id", "kind", "priority", "owner_id", "queue",
+                    "account_owner_id", "customer"}),
+        "assigned": (ticket.assigned_payload(t, "supervisor", NOW),
+                     {"ticket_id", "code", "account_id", "assignee_id", "queue", "by", "at"}),
+        "handed_over": (ticket.handed_over_payload(t, "agent2", "why", NOW),
+                        {"ticket_id", "code", "from_id", "to_id", "reason", "at"}),
+        "status_changed": (ticket.status_changed_payload(t, "new", "agent", "n", NOW, "assign"),
+                           {"ticket_id", "code", "account_id", "from_status", "to_status", "owner_id",
+                            "by", "note", "at"}),
+        "repeat_contact": (ticket.repeat_contact_payload(t, "phone", 1, NOW),
+                           {"ticket_id", "code", "account_id", "owner_id", "channel", "at"}),
+        "escalated": (ticket.escalated_payload(t, 1, "support_supervisor", None, "r", NOW),
+                      {"ticket_id", "code", "level", "role", "user_id", "reason", "at"}),
+        "sla": (sla.sla_payload(t, "resolution", NOW, 80, NOW),
+                {"ticket_id", "code", "account_id", "metric", "due_at", "owner_id", "role", "kind",
+                 "priority", "at"}),
+        "appointment": (appt.appointment_payload(a, t, customer, NOW),
+                        {"appointment_id", "ticket_id", "code", "account_id", "technician_id", "starts_at",
+                         "kind", "urgent", "customer", "at"}),
+        "reminder": (appt.reminder_payload(a, t, customer, NOW),
+                     {"appointment_id", "ticket_id", "code", "technician_id", "starts_at", "customer", "at"}),
+        "visit_due": (visit.due_payload(v, "T-000001", "rep1", customer, NOW),
+                      {"visit_id", "ticket_id", "account_id", "code", "agent_id", "due_at",
+                       "account_owner_id", "customer", "at"}),
+        "visit_recorded": (visit.recorded_payload(v, NOW),
+                           {"visit_id", "ticket_id", "account_id", "result", "follow_up_ticket_id", "at"}),
+        "fault": (fault.reported_payload(f, t, "rep1", ["group_gm"], NOW),
+                  {"fault_id", "ticket_id", "account_id", "code", "account_owner_id", "occurred_at", "place",
+                   "symptoms", "plan", "roles", "at"}),
+        "analysis": (fault.analysis_payload(f, t, "rep1", customer, NOW),
+                     {"fault_id", "ticket_id", "account_id", "impact", "handling", "cause",
+                      "corrective_action", "preventive_action", "customer", "account_owner_id", "at"}),
+        "step": (complaint.step_payload(t, 5, "opsmgr", NOW, None),
+                 {"ticket_id", "code", "step", "step_name", "by", "at"}),
+        "transferred": (complaint.transferred_payload(t, "complaint_desk", "sales_manager", NOW),
+                        {"ticket_id", "code", "from_department", "to_department", "to_user", "role", "at"}),
+    }
+    for name, (payload, fields) in required.items():
+        assert fields <= set(payload), (name, fields - set(payload))
+    assert required["sla"][0]["role"] == "support_supervisor"
+    assert required["transferred"][0]["role"] == "sales_manager"

@@ -1,62 +1,31 @@
-"""Contracts: the events support publishes and the fields it reads from others' events."""
+"""Every event type support publishes and the accounts fields it reads (the contracts' index;
+payload builders live with each capability)."""
 
 from __future__ import annotations
 
-from typing import Any
+from .appointments.events import PUBLISHED as APPOINTMENT_EVENTS
+from .complaints.events import PUBLISHED as COMPLAINT_EVENTS
+from .faults.events import PUBLISHED as FAULT_EVENTS
+from .readmodel.events import ACCOUNT_OPENED, AccountEventIn, AccountOpenedIn, AccountSnapshotIn
+from .sla.events import PUBLISHED as SLA_EVENTS
+from .tickets.events import PUBLISHED as TICKET_EVENTS
+from .tickets.events import TICKET_OPENED
+from .visits.events import PUBLISHED as VISIT_EVENTS
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+PUBLISHED = (
+    *TICKET_EVENTS,
+    *SLA_EVENTS,
+    *COMPLAINT_EVENTS,
+    *APPOINTMENT_EVENTS,
+    *VISIT_EVENTS,
+    *FAULT_EVENTS,
+)
 
-from eventbus.contracts import publishes
-
-from .models import Ticket
-
-ACCOUNT_OPENED = "accounts.account.opened.v1"
-TICKET_OPENED = "support.ticket.opened.v1"
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def ticket_opened_payload(ticket: Ticket) -> dict[str, Any]:
-    return {
-        "ticket_id": ticket.id,
-        "code": ticket.code,
-        "account_id": ticket.account_id,
-        "kind": ticket.kind,
-        "subject": ticket.subject,
-        "priority": ticket.priority,
-        "created_by": ticket.created_by,
-        "opened_at": _iso(ticket.created_at),
-    }
-
-
-class AccountOpenedIn(Schema):
-    """What support reads of ``accounts.account.opened.v1`` for its read model of accounts."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    account_id = fields.String(required=True)
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-    owner_id = fields.String(required=True)
-    owner_team = fields.String(load_default=None, allow_none=True)
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-
-
-# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
-
-class TicketOpenedData(Schema):
-    ticket_id = fields.String(required=True, metadata={"format": "uuid"})
-    code = fields.String(required=True, metadata={"description": "T-000001"})
-    account_id = fields.String(required=True, metadata={"format": "uuid"})
-    kind = fields.String(required=True)
-    subject = fields.String(required=True)
-    priority = fields.String(required=True, metadata={"description": "low, normal, high, urgent"})
-    created_by = fields.String(required=True)
-    opened_at = fields.DateTime(required=True)
-
-
-publishes(TICKET_OPENED, TicketOpenedData, subject="the ticket id",
-          summary="A support ticket was opened for an account")
+__all__ = [
+    "ACCOUNT_OPENED",
+    "PUBLISHED",
+    "TICKET_OPENED",
+    "AccountEventIn",
+    "AccountOpenedIn",
+    "AccountSnapshotIn",
+]

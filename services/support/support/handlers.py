@@ -1,51 +1,32 @@
-"""Event handlers of the support service: one function per consumed event type."""
+"""Every event the support service consumes, as the bus's subscription table.
+
+The table's keys are also the queue's bindings, and some are topic patterns
+(``accounts.account.#``): :class:`PatternSubscriptions` finds the subscription of an event type
+by its exact key first, then by the first pattern that matches, so the consumer (which looks
+types up with ``get``) handles everything the bindings deliver.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from sqlalchemy.orm import Session
+from eventbus import Subscription
+from eventbus.topology import topic_matches
 
-from eventbus import Envelope, Subscription
-from servicedb import dialect_insert
-
-from .events import ACCOUNT_OPENED, AccountOpenedIn
-from .models import KnownAccount
+from .readmodel.handlers import subscriptions as readmodel_subscriptions
 
 
-@dataclass(frozen=True)
-class HandlerDeps:
-    """What handlers need besides the session."""
-
-    clock: Callable[[], datetime]
-
-
-def on_account_opened(session: Session, event: Envelope, data: dict[str, Any], *,
-                      deps: HandlerDeps) -> None:
-    """Remember the account so tickets can be opened for it and scoped to its owner.
-
-    One atomic upsert that only writes a newer version: redeliveries, replays and events
-    overtaking each other across consumers all leave the newest state in place.
-    """
-    values = {
-        "account_id": data["account_id"], "name": data["name"], "code": data["code"],
-        "owner_id": data["owner_id"], "owner_team": data["owner_team"],
-        "version": data["version"], "updated_at": deps.clock(),
-    }
-    stmt = dialect_insert(session, KnownAccount).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[KnownAccount.account_id],
-        set_={k: stmt.excluded[k] for k in values if k != "account_id"},
-        where=KnownAccount.version < stmt.excluded.version,
-    )
-    session.execute(stmt)
+class PatternSubscriptions(dict[str, Subscription]):
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        for pattern, sub in self.items():
+            if ("*" in pattern or "#" in pattern) and topic_matches(pattern, key):
+                return sub
+        return default
 
 
-def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:
-    return {
-        ACCOUNT_OPENED: Subscription(partial(on_account_opened, deps=deps), AccountOpenedIn().load),
-    }
+def subscriptions(clock: Callable[[], datetime]) -> PatternSubscriptions:
+    return PatternSubscriptions(readmodel_subscriptions(clock))

@@ -1,0 +1,1 @@
+"""Appointments: installation and repair visits, confirmed ahead, reminded, rescheduled with consent."""

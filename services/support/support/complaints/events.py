@@ -1,0 +1,65 @@
+"""Events published by the complaint flow and the grievance rules (docs/events/support.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..tickets.events import iso
+from ..tickets.models import Ticket
+from . import rules
+
+STEP_COMPLETED = "support.complaint.step_completed.v1"
+GRIEVANCE_TRANSFERRED = "support.grievance.transferred.v1"
+ACCOUNTABILITY_RECORDED = "support.complaint.accountability_recorded.v1"
+PUBLISHED = (STEP_COMPLETED, GRIEVANCE_TRANSFERRED, ACCOUNTABILITY_RECORDED)
+
+
+def step_payload(ticket: Ticket, step: int, by: str, at: datetime, outcome: str | None) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "step": step,
+        "step_name": rules.NAMES[step],
+        "label": rules.LABELS[step],
+        "outcome": outcome,
+        "owner_id": ticket.owner_id,
+        "by": by,
+        "at": iso(at),
+    }
+
+
+def transferred_payload(ticket: Ticket, from_department: str, role: str, at: datetime) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "from_department": from_department,
+        "to_department": ticket.queue,
+        "to_user": None,
+        "owner_id": ticket.owner_id,
+        "role": role,
+        "at": iso(at),
+    }
+
+
+def accountability_payload(
+    ticket: Ticket, rule: str, entries: list[dict[str, Any]], currency: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "rule": rule,
+        "currency": currency,
+        "entries": [
+            {
+                "person_id": e["person_id"],
+                "person_role": e["person_role"],
+                "amount": f"{Decimal(e['amount']):.2f}",
+            }
+            for e in entries
+        ],
+        "at": iso(at),
+    }

@@ -1,0 +1,1 @@
+"""Organisation policy: every number of the support rules, audited."""

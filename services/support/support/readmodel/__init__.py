@@ -1,0 +1,1 @@
+"""Read model of accounts, kept from accounts' events (support never asks accounts)."""

@@ -1,0 +1,1 @@
+"""Tickets: kinds and routing, first responder, lifecycle, repeat contacts, major matters."""

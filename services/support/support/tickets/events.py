@@ -1,0 +1,128 @@
+"""Events published by the tickets capability (payloads: docs/events/support.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .models import Ticket
+
+TICKET_OPENED = "support.ticket.opened.v1"
+TICKET_ASSIGNED = "support.ticket.assigned.v1"
+TICKET_HANDED_OVER = "support.ticket.handed_over.v1"
+TICKET_STATUS_CHANGED = "support.ticket.status_changed.v1"
+TICKET_REPEAT_CONTACT = "support.ticket.repeat_contact.v1"
+TICKET_ESCALATED = "support.ticket.escalated.v1"
+PUBLISHED = (
+    TICKET_OPENED,
+    TICKET_ASSIGNED,
+    TICKET_HANDED_OVER,
+    TICKET_STATUS_CHANGED,
+    TICKET_REPEAT_CONTACT,
+    TICKET_ESCALATED,
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def opened_payload(ticket: Ticket, account_owner_id: str | None, customer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "kind": ticket.kind,
+        "subject": ticket.subject,
+        "priority": ticket.priority,
+        "created_by": ticket.created_by,
+        "opened_at": iso(ticket.created_at),
+        "owner_id": ticket.owner_id,
+        "queue": ticket.queue,
+        "channel": ticket.channel,
+        "major": ticket.major,
+        "follow_up_of": ticket.follow_up_of,
+        "account_owner_id": account_owner_id,
+        "customer": customer,
+    }
+
+
+def assigned_payload(ticket: Ticket, by: str, at: datetime) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "assignee_id": ticket.assignee_id,
+        "queue": ticket.queue,
+        "by": by,
+        "at": iso(at),
+    }
+
+
+def handed_over_payload(ticket: Ticket, from_id: str, reason: str, at: datetime) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "from_id": from_id,
+        "to_id": ticket.owner_id,
+        "reason": reason,
+        "at": iso(at),
+    }
+
+
+def status_changed_payload(
+    ticket: Ticket, from_status: str, by: str, note: str | None, at: datetime, action: str
+) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "from_status": from_status,
+        "to_status": ticket.status,
+        "action": action,
+        "owner_id": ticket.owner_id,
+        "assignee_id": ticket.assignee_id,
+        "by": by,
+        "note": note,
+        "one_stop": ticket.one_stop,
+        "at": iso(at),
+    }
+
+
+def repeat_contact_payload(ticket: Ticket, channel: str, count: int, at: datetime) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "owner_id": ticket.owner_id,
+        "assignee_id": ticket.assignee_id,
+        "channel": channel,
+        "repeat_contacts": count,
+        "at": iso(at),
+    }
+
+
+def escalated_payload(
+    ticket: Ticket,
+    level: int,
+    role: str,
+    user_id: str | None,
+    reason: str,
+    at: datetime,
+    metric: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id,
+        "code": ticket.code,
+        "account_id": ticket.account_id,
+        "level": level,
+        "role": role,
+        "user_id": user_id,
+        "reason": reason,
+        "metric": metric,
+        "owner_id": ticket.owner_id,
+        "kind": ticket.kind,
+        "priority": ticket.priority,
+        "at": iso(at),
+    }

@@ -1,0 +1,1 @@
+"""Return visits: after resolution, for delivered projects; scripts; satisfaction; follow-ups."""

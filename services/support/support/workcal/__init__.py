@@ -1,0 +1,1 @@
+"""The business calendar: working hours on the official China calendar (holidays and 调休)."""
