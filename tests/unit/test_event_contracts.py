@@ -153,8 +153,12 @@ def test_what_producers_build_validates_against_their_published_schemas() -> Non
 
     ticket = Ticket(id=str(uuid.uuid4()), code="T-000001", account_id=str(uuid.uuid4()), kind="repair",
                     subject="Noisy", description="", status="new", priority="normal",
-                    created_by="agent", created_at=NOW, updated_at=NOW, version=1)
+                    created_by="agent", owner_id="agent", queue="technical", channel="phone", major=False,
+                    created_at=NOW, updated_at=NOW, version=1)
     _validate("support.ticket.opened.v1", opened_payload(ticket, "rep1", {}))
+    _validate("support.ticket.opened.v1", opened_payload(ticket, None, {"name": "Wang", "title": "总",
+                                                                        "mobile": None, "email": None,
+                                                                        "timezone": "Asia/Shanghai"}))
 
 
 def test_a_wrong_payload_is_refused_by_the_published_schema() -> None:
@@ -287,5 +291,23 @@ def test_support_events_carry_the_contract_fields() -> None:
     }
     for name, (payload, fields) in required.items():
         assert fields <= set(payload), (name, fields - set(payload))
+    # ... and each validates against the schema published for its type (AsyncAPI, dataschema).
+    _all_contracts()
+    published = {"opened": ticket.TICKET_OPENED, "assigned": ticket.TICKET_ASSIGNED,
+                 "handed_over": ticket.TICKET_HANDED_OVER, "status_changed": ticket.TICKET_STATUS_CHANGED,
+                 "repeat_contact": ticket.TICKET_REPEAT_CONTACT, "escalated": ticket.TICKET_ESCALATED,
+                 "sla": sla.SLA_BREACHED, "appointment": appt.APPOINTMENT_SCHEDULED,
+                 "reminder": appt.APPOINTMENT_REMINDER_DUE, "visit_due": visit.RETURN_VISIT_DUE,
+                 "visit_recorded": visit.RETURN_VISIT_RECORDED, "fault": fault.MAJOR_FAULT_REPORTED,
+                 "analysis": fault.MAJOR_FAULT_ANALYSIS_ISSUED, "step": complaint.STEP_COMPLETED,
+                 "transferred": complaint.GRIEVANCE_TRANSFERRED}
+    for name, type_ in published.items():
+        _validate(type_, required[name][0])
+    _validate(fault.MAJOR_FAULT_UPDATED, fault.updated_payload(f, t, "crew on site", "agent", NOW))
+    _validate(appt.APPOINTMENT_RESCHEDULED,
+              appt.appointment_payload(a, t, customer, NOW, previous_starts_at=NOW))
+    entries = [{"person_id": "agent", "person_role": "support_agent", "amount": "50"}]
+    _validate(complaint.ACCOUNTABILITY_RECORDED,
+              complaint.accountability_payload(t, "fine_by_level", entries, "CNY", NOW))
     assert required["sla"][0]["role"] == "support_supervisor"
     assert required["transferred"][0]["role"] == "sales_manager"

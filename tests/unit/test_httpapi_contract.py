@@ -243,3 +243,15 @@ def test_every_timestamp_is_written_with_an_offset(client: FlaskClient) -> None:
     assert items[0]["at"] == "2026-11-23T09:30:00+00:00"  # naive: UTC by the project's rule
     assert items[0]["later"] == ["2026-11-23T09:30:00+00:00", "2026-11-23T17:30:00+08:00"]
     assert items[1]["at"] == "2026-11-23T17:30:00+08:00"  # aware: unchanged
+
+
+def test_a_nullable_nested_schema_is_that_schema_or_null_not_any_object() -> None:
+    from httpapi.openapi import finalize_openapi
+
+    loose = {"anyOf": [{"$ref": "#/components/schemas/Consent"}, {"type": "object", "nullable": True}],
+             "default": None}
+    doc = finalize_openapi({"paths": {}, "components": {"schemas": {"R": {
+        "type": "object", "properties": {"consent": loose, "other": {"anyOf": [{"type": "string"}]}}}}}})
+    consent = doc["components"]["schemas"]["R"]["properties"]["consent"]
+    assert consent == {"allOf": [{"$ref": "#/components/schemas/Consent"}], "nullable": True, "default": None}
+    assert doc["components"]["schemas"]["R"]["properties"]["other"] == {"anyOf": [{"type": "string"}]}

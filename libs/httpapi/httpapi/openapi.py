@@ -77,7 +77,29 @@ def finalize_openapi(doc: Doc, problem_schema: str = PROBLEM_SCHEMA_NAME) -> Doc
     for name, response in (doc["components"].get("responses") or {}).items():
         if isinstance(response, dict) and name not in _NO_BODY and _is_component_error(name):
             _fix_response(response, ref)
+    _tighten_nullable_refs(doc)
     return doc
+
+
+_LOOSE_NULL = {"type": "object", "nullable": True}
+
+
+def _tighten_nullable_refs(node: Any) -> None:
+    """apispec writes a nullable nested schema as ``anyOf: [{$ref}, {type: object, nullable}]``,
+    whose second branch admits *any* object (``{}`` without the nested required fields); state
+    "this schema or null" instead, which is what the validator accepts."""
+    if isinstance(node, dict):
+        any_of = node.get("anyOf")
+        if (isinstance(any_of, list) and len(any_of) == 2 and any_of[1] == _LOOSE_NULL
+                and isinstance(any_of[0], dict) and "$ref" in any_of[0]):
+            del node["anyOf"]
+            node["allOf"] = [any_of[0]]
+            node["nullable"] = True
+        for value in node.values():
+            _tighten_nullable_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tighten_nullable_refs(value)
 
 
 def _is_component_error(name: str) -> bool:

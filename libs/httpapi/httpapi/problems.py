@@ -16,6 +16,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 log = logging.getLogger("httpapi.problems")
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: no endpoint takes more; larger bodies get 413
+# The ``type`` of a 422 from the request parser (the operation's schema and its validators, with
+# ``errors`` per location and field). A 422 of another type was raised by a service's own rules
+# (an account the service does not know, a step out of order…), after the request parsed.
+VALIDATION_PROBLEM = "urn:crm:problem:validation"
 
 
 class Problem(HTTPException):
@@ -76,14 +80,16 @@ def _from_http_exception(error: HTTPException) -> Response:
     if errors:
         extensions["errors"] = errors
     detail = data.get("message") or (error.description if status < 500 else None)
+    type_ = None
     if status == 422 and errors:
         detail = "The request did not validate; see errors for each field."
+        type_ = VALIDATION_PROBLEM
     headers = dict(data.get("headers") or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="crm"')
     if status == 405 and error.get_response().headers.get("Allow"):
         headers["Allow"] = error.get_response().headers["Allow"]
-    return problem_response(status, error.name, detail, headers=headers, **extensions)
+    return problem_response(status, error.name, detail, type_, headers=headers, **extensions)
 
 
 def install_error_handlers(app: Flask) -> None:

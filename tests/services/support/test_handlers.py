@@ -108,14 +108,14 @@ def test_poison_payload_is_parked_and_consumer_goes_on(support_ctx: SupportConte
 
 
 def test_event_makes_tickets_possible(support_ctx: SupportContext, issuer) -> None:  # type: ignore[no-untyped-def]
-    """The read model is what the API checks: before the event 409, after it 201."""
+    """The read model is what the API checks: before the event 422 (unknown account), after it 201."""
     from support.app import create_app
 
     client = create_app(support_ctx, verifier=issuer.verifier()).test_client()
     agent = issuer.headers("agent", "support_agent")
     account_id = str(uuid.uuid4())
     body = {"account_id": account_id, "kind": "inquiry", "subject": "Delivery date?"}
-    assert client.post("/api/v1/support/tickets", json=body, headers=agent).status_code == 409
+    assert client.post("/api/v1/support/tickets", json=body, headers=agent).status_code == 422
     with running_worker(support_ctx.bus) as bus:
         publish(bus, envelope(OPENED, opened(account_id)))
         wait_settled(bus, "handled")

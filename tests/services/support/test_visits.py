@@ -180,3 +180,19 @@ def test_delivered_project_cadence(
     assert len(due_days) == 14
     assert due_days[:3] == ["2026-04-02", "2026-05-02", "2026-06-02"]
     assert due_days[11:] == ["2027-03-02", "2027-06-02", "2027-09-02"][:3]
+
+
+def test_renaming_a_script_onto_another_name_is_409_and_changes_nothing(
+    client: FlaskClient, supervisor: H
+) -> None:
+    url = "/api/v1/support/visit-scripts"
+    first = client.post(url, json=SCRIPT, headers=supervisor).json
+    second = client.post(url, json={**SCRIPT, "name": "second"}, headers=supervisor).json
+    clash = client.put(f"{url}/{second['id']}", json={**SCRIPT, "name": first["name"]}, headers=supervisor)
+    assert clash.status_code == 409 and clash.content_type == "application/problem+json"
+    assert sorted(s["name"] for s in client.get(url, headers=supervisor).json["items"]) == sorted(
+        [first["name"], "second"])
+    renamed = client.put(f"{url}/{second['id']}", json={**SCRIPT, "name": "third"}, headers=supervisor)
+    assert renamed.status_code == 200 and renamed.json["name"] == "third"
+    missing = client.put(f"{url}/{uuid.uuid4()}", json=SCRIPT, headers=supervisor)
+    assert missing.status_code == 404

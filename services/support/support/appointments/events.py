@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
+from ..contract_fields import CustomerData, _maybe, _text, _time
 from ..tickets.events import iso
 from ..tickets.models import Ticket
 from .models import Appointment
@@ -53,3 +58,41 @@ def reminder_payload(
         "customer": customer,
         "at": iso(at),
     }
+
+
+# --- published contracts ----------------------------------------------------------------------
+
+
+class AppointmentData(Schema):
+    appointment_id = _text()
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    technician_id = _maybe()
+    starts_at = _time()
+    kind = _text()
+    urgent = fields.Boolean(required=True)
+    priority_customer = fields.Boolean(required=True)
+    customer = fields.Nested(CustomerData, required=True)
+    at = _time()
+    previous_starts_at = fields.DateTime(metadata={"description": "only on rescheduled"})
+
+
+class ReminderData(Schema):
+    appointment_id = _text()
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    technician_id = _maybe()
+    starts_at = _time()
+    customer = fields.Nested(CustomerData, required=True)
+    at = _time()
+
+
+publishes(APPOINTMENT_SCHEDULED, AppointmentData, subject="the appointment id",
+          summary="A technician visit was booked")
+publishes(APPOINTMENT_RESCHEDULED, AppointmentData, subject="the appointment id",
+          summary="A technician visit moved to another time")
+publishes(APPOINTMENT_CANCELLED, AppointmentData, subject="the appointment id",
+          summary="A technician visit was cancelled")
+publishes(APPOINTMENT_REMINDER_DUE, ReminderData, subject="the appointment id",
+          summary="Time for the pre-arrival call to the customer")

@@ -6,6 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
+from ..contract_fields import _maybe, _text, _time
 from ..tickets.events import iso
 from ..tickets.models import Ticket
 from . import rules
@@ -63,3 +68,54 @@ def accountability_payload(
         ],
         "at": iso(at),
     }
+
+
+# --- published contracts ----------------------------------------------------------------------
+
+
+class StepCompletedData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    step = fields.Integer(required=True)
+    step_name = _text()
+    label = _text()
+    outcome = _maybe()
+    owner_id = _text()
+    by = _text()
+    at = _time()
+
+
+class TransferredData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    from_department = _text()
+    to_department = _text()
+    to_user = _maybe()
+    owner_id = _text()
+    role = _text()
+    at = _time()
+
+
+class AccountabilityEntryData(Schema):
+    person_id = _text()
+    person_role = _text()
+    amount = _text(metadata={"format": "decimal", "description": "two places"})
+
+
+class AccountabilityData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    rule = _text()
+    currency = _text()
+    entries = fields.List(fields.Nested(AccountabilityEntryData), required=True)
+    at = _time()
+
+
+publishes(STEP_COMPLETED, StepCompletedData, subject="the ticket id",
+          summary="A step of the nine-step complaint flow was completed")
+publishes(GRIEVANCE_TRANSFERRED, TransferredData, subject="the ticket id",
+          summary="A grievance was transferred to the responsible department")
+publishes(ACCOUNTABILITY_RECORDED, AccountabilityData, subject="the ticket id",
+          summary="Accountability (fines/compensation shares) for a complaint was recorded")

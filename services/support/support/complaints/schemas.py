@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from httpapi import StrictSchema
 from httpapi.schemas import UtcDateTime
 
-from ..tickets.schemas import MONEY
+from ..tickets.schemas import MONEY, money_range
 from .rules import CATEGORIES
 
 _text = validate.Length(min=1, max=4000)
@@ -38,7 +38,7 @@ class StepSchema(StrictSchema):
         validate=validate.Length(max=10),
     )
     compensation = fields.Decimal(
-        load_default=None, places=2, as_string=True, validate=validate.Range(min=0, max=10**9), metadata=MONEY
+        load_default=None, places=2, as_string=True, validate=money_range, metadata=MONEY
     )
     opinion = fields.String(load_default=None, validate=_text)
     satisfied = fields.Boolean(load_default=None)

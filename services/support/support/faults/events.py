@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
+from ..contract_fields import CustomerData, _maybe, _text, _time
 from ..tickets.events import iso
 from ..tickets.models import Ticket
 from .models import MajorFault
@@ -66,3 +71,57 @@ def analysis_payload(
         "role": "sales_manager",
         "at": iso(at),
     }
+
+
+# --- published contracts ----------------------------------------------------------------------
+
+
+class FaultReportedData(Schema):
+    fault_id = _text()
+    ticket_id = _text(metadata={"format": "uuid"})
+    account_id = _text()
+    code = _text()
+    account_owner_id = _maybe()
+    owner_id = _text()
+    occurred_at = fields.DateTime(required=True, allow_none=True)
+    place = _maybe()
+    symptoms = _maybe()
+    plan = _maybe()
+    roles = fields.List(fields.String(), required=True)
+    critical = fields.Boolean(required=True)
+    reported_by = _text()
+    at = _time()
+
+
+class FaultUpdatedData(Schema):
+    fault_id = _text()
+    ticket_id = _text(metadata={"format": "uuid"})
+    account_id = _text()
+    code = _text()
+    note = _text()
+    by = _text()
+    at = _time()
+
+
+class FaultAnalysisData(Schema):
+    fault_id = _text()
+    ticket_id = _text(metadata={"format": "uuid"})
+    account_id = _text()
+    code = _text()
+    impact = _maybe()
+    handling = _maybe()
+    cause = _maybe()
+    corrective_action = _maybe()
+    preventive_action = _maybe()
+    customer = fields.Nested(CustomerData, required=True)
+    account_owner_id = _maybe()
+    role = _text()
+    at = _time()
+
+
+publishes(MAJOR_FAULT_REPORTED, FaultReportedData, subject="the fault id",
+          summary="A major fault was reported up the chain at once")
+publishes(MAJOR_FAULT_UPDATED, FaultUpdatedData, subject="the fault id",
+          summary="Progress on a major fault")
+publishes(MAJOR_FAULT_ANALYSIS_ISSUED, FaultAnalysisData, subject="the fault id",
+          summary="The analysis report of a major fault was issued")

@@ -26,7 +26,10 @@ def _policy_update_schema() -> type[Schema]:
     """Every policy field optional (SupportPolicy checks values and names each bad field), plus
     the required reason; unknown fields are refused by StrictSchema."""
     attrs: dict[str, Any] = {
-        f.name: fields.Raw(allow_none=False) for f in dataclasses.fields(SupportPolicy) if f.init
+        # ``not null`` in the document too: a Raw field is otherwise documented as "anything".
+        f.name: fields.Raw(allow_none=False, metadata={"not": {"type": "null"}})
+        for f in dataclasses.fields(SupportPolicy)
+        if f.init
     }
     attrs["reason"] = fields.String(
         required=True,

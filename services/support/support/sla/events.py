@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
+from ..contract_fields import _maybe, _text, _time
 from ..tickets.events import iso
 from ..tickets.models import Ticket
 
@@ -30,3 +35,26 @@ def sla_payload(
         "percent": percent,
         "at": iso(at),
     }
+
+
+# --- published contracts ----------------------------------------------------------------------
+
+
+class SlaData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    metric = _text(metadata={"description": "first_response or resolution"})
+    due_at = fields.DateTime(required=True, allow_none=True)
+    owner_id = _text()
+    assignee_id = _maybe()
+    role = _text(metadata={"description": "the role told (support_supervisor)"})
+    kind = _text()
+    priority = _text()
+    percent = fields.Integer(required=True, metadata={"description": "share of the target used"})
+    at = _time()
+
+
+publishes(SLA_WARNING, SlaData, subject="the ticket id",
+          summary="A ticket used the warning share of its SLA target (business hours)")
+publishes(SLA_BREACHED, SlaData, subject="the ticket id", summary="A ticket missed its SLA target")

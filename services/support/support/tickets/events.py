@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
+from ..contract_fields import CustomerData, _maybe, _text, _time
 from .models import Ticket
 
 TICKET_OPENED = "support.ticket.opened.v1"
@@ -126,3 +131,98 @@ def escalated_payload(
         "priority": ticket.priority,
         "at": iso(at),
     }
+
+
+# --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
+
+
+class TicketOpenedData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text(metadata={"description": "T-000105"})
+    account_id = _text()
+    kind = _text()
+    subject = _text()
+    priority = _text(metadata={"description": "low, normal, high, urgent"})
+    created_by = _text()
+    opened_at = _time()
+    owner_id = _text(metadata={"description": "the first responder"})
+    queue = _text()
+    channel = _text()
+    major = fields.Boolean(required=True)
+    follow_up_of = _maybe()
+    account_owner_id = _maybe()
+    customer = fields.Nested(CustomerData, required=True)
+
+
+class TicketAssignedData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    assignee_id = _maybe()
+    queue = _text()
+    by = _text()
+    at = _time()
+
+
+class TicketHandedOverData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    from_id = _text()
+    to_id = _text()
+    reason = _text()
+    at = _time()
+
+
+class TicketStatusChangedData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    from_status = _text()
+    to_status = _text()
+    action = _text()
+    owner_id = _text()
+    assignee_id = _maybe()
+    by = _text()
+    note = _maybe()
+    one_stop = fields.Boolean(required=True, allow_none=True)
+    at = _time()
+
+
+class TicketRepeatContactData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    owner_id = _text()
+    assignee_id = _maybe()
+    channel = _text()
+    repeat_contacts = fields.Integer(required=True)
+    at = _time()
+
+
+class TicketEscalatedData(Schema):
+    ticket_id = _text(metadata={"format": "uuid"})
+    code = _text()
+    account_id = _text()
+    level = fields.Integer(required=True)
+    role = _text()
+    user_id = _maybe()
+    reason = _text()
+    metric = _maybe()
+    owner_id = _text()
+    kind = _text()
+    priority = _text()
+    at = _time()
+
+
+publishes(TICKET_OPENED, TicketOpenedData, subject="the ticket id",
+          summary="A customer's contact was registered as a ticket")
+publishes(TICKET_ASSIGNED, TicketAssignedData, subject="the ticket id", summary="A ticket was assigned")
+publishes(TICKET_HANDED_OVER, TicketHandedOverData, subject="the ticket id",
+          summary="A ticket's first responder handed it over, with a reason")
+publishes(TICKET_STATUS_CHANGED, TicketStatusChangedData, subject="the ticket id",
+          summary="A ticket moved through its lifecycle")
+publishes(TICKET_REPEAT_CONTACT, TicketRepeatContactData, subject="the ticket id",
+          summary="The customer contacted again about an open ticket")
+publishes(TICKET_ESCALATED, TicketEscalatedData, subject="the ticket id",
+          summary="A ticket was escalated a level up the chain")

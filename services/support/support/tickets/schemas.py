@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from httpapi import PageQuerySchema, StrictSchema
 from httpapi.schemas import UtcDateTime
@@ -12,7 +14,18 @@ from .rules import ACTIONS, CHANNELS, STATUSES
 
 _id = validate.Length(min=1, max=100)
 _note = validate.Length(min=1, max=4000)
-MONEY = {"type": "string", "format": "decimal", "example": "120.00"}
+# The pattern states what the validator accepts (0 to 999,999,999.99, at most two places), so a
+# client generating from the document sends nothing the service then refuses.
+MONEY = {"type": "string", "format": "decimal", "example": "120.00",
+         "pattern": r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"}
+MAX_MONEY = Decimal("999999999.99")
+
+
+def money_range(value: Decimal) -> None:
+    """0 to 999,999,999.99. A plain function, not ``validate.Range``: apispec would print a
+    Decimal bound as a string ``maximum``, which is not valid JSON Schema."""
+    if value < 0 or value > MAX_MONEY:
+        raise ValidationError("Must be between 0.00 and 999999999.99.")
 
 
 class TicketCreateSchema(StrictSchema):
@@ -35,7 +48,7 @@ class TicketCreateSchema(StrictSchema):
         allow_none=True,
         places=2,
         as_string=True,
-        validate=validate.Range(min=0, max=10**9),
+        validate=money_range,
         metadata={"description": "paid repairs: what the customer owes", **MONEY},
     )
     channel = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(CHANNELS))

@@ -138,6 +138,8 @@ class Scripts(MethodView):
 class ScriptById(MethodView):
     @blp.arguments(ScriptWriteSchema)
     @blp.response(200, ScriptSchema)
+    @blp.alt_response(404, description="No such script")
+    @blp.alt_response(409, description="Another script has that name")
     @require_roles(*LEADS)
     def put(self, body: dict[str, Any], script_id: str) -> VisitScript:
         ctx = web.ctx()
@@ -145,6 +147,10 @@ class ScriptById(MethodView):
             script = session.get(VisitScript, script_id)
             if script is None:
                 raise NotFound(f"no script {script_id}")
+            taken = session.scalar(select(VisitScript.id).where(
+                VisitScript.name == body["name"], VisitScript.id != script_id))
+            if taken is not None:
+                raise Conflict(f"a script named {body['name']!r} exists")
             for key, value in body.items():
                 setattr(script, key, value)
             script.updated_at, script.updated_by = ctx.clock(), current_principal().sub

@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from marshmallow import Schema, fields
+
+from eventbus.contracts import publishes
+
+from ..contract_fields import CustomerData, _maybe, _text, _time
 from ..tickets.events import iso
 from .models import ReturnVisit
 
@@ -44,3 +49,40 @@ def recorded_payload(visit: ReturnVisit, at: datetime) -> dict[str, Any]:
         "follow_up_ticket_id": visit.follow_up_ticket_id,
         "at": iso(at),
     }
+
+
+# --- published contracts ----------------------------------------------------------------------
+
+
+class ReturnVisitDueData(Schema):
+    visit_id = _text()
+    ticket_id = _maybe()
+    project_id = _maybe()
+    account_id = _text()
+    code = _text()
+    reason = _text()
+    member = fields.Boolean(required=True, allow_none=True)
+    agent_id = _maybe()
+    due_at = _time()
+    account_owner_id = _maybe()
+    customer = fields.Nested(CustomerData, required=True)
+    at = _time()
+
+
+class ReturnVisitRecordedData(Schema):
+    visit_id = _text()
+    ticket_id = _maybe()
+    project_id = _maybe()
+    account_id = _text()
+    result = _maybe(metadata={"description": "satisfied, neutral or unsatisfied"})
+    agent_id = _maybe()
+    follow_up_ticket_id = _maybe()
+    at = _time()
+
+
+publishes(RETURN_VISIT_DUE, ReturnVisitDueData, subject="the visit id",
+          summary="A return visit (回访) is due")
+publishes(RETURN_VISIT_OVERDUE, ReturnVisitDueData, subject="the visit id",
+          summary="A return visit is past its due time")
+publishes(RETURN_VISIT_RECORDED, ReturnVisitRecordedData, subject="the visit id",
+          summary="A return visit's result was recorded")
