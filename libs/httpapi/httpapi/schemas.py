@@ -88,3 +88,10 @@ def utc_datetimes(schema: Schema) -> Schema:
 
     walk(schema)
     return schema
+
+
+def any_but_null() -> fields.Raw:
+    """A value of any JSON type except null, documented as such (a bare ``Raw`` reads as
+    "anything", null included, so clients would send what the validator then refuses). For
+    policy updates, whose values the policy class checks field by field."""
+    return fields.Raw(allow_none=False, metadata={"not": {"type": "null"}})

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from httpapi import StrictSchema
-from httpapi.schemas import UtcDateTime
+from httpapi.schemas import UtcDateTime, any_but_null
 
 from .policy import LeadPolicy
 from .protection import ConflictRule, ContactKind
@@ -30,7 +30,7 @@ def _policy_update_schema() -> type[Schema]:
     """Every policy field optional (values are checked by LeadPolicy, which names each bad field),
     plus the required reason; unknown fields are refused by StrictSchema."""
     attrs: dict[str, Any] = {
-        f.name: fields.Raw(allow_none=False) for f in dataclasses.fields(LeadPolicy) if f.init}
+        f.name: any_but_null() for f in dataclasses.fields(LeadPolicy) if f.init}
     attrs["reason"] = fields.String(required=True, validate=_reason,
                                     metadata={"description": "Why (kept in the audit)"})
     return type("PolicyUpdateSchema", (StrictSchema,), attrs)

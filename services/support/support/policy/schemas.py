@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from httpapi import StrictSchema
-from httpapi.schemas import UtcDateTime
+from httpapi.schemas import UtcDateTime, any_but_null
 
 from .rules import SupportPolicy
 
@@ -26,10 +26,7 @@ def _policy_update_schema() -> type[Schema]:
     """Every policy field optional (SupportPolicy checks values and names each bad field), plus
     the required reason; unknown fields are refused by StrictSchema."""
     attrs: dict[str, Any] = {
-        # ``not null`` in the document too: a Raw field is otherwise documented as "anything".
-        f.name: fields.Raw(allow_none=False, metadata={"not": {"type": "null"}})
-        for f in dataclasses.fields(SupportPolicy)
-        if f.init
+        f.name: any_but_null() for f in dataclasses.fields(SupportPolicy) if f.init
     }
     attrs["reason"] = fields.String(
         required=True,
