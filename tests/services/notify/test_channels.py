@@ -35,17 +35,31 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
     import ipaddress
-    c = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-         .not_valid_after(now + dt.timedelta(days=1))
-         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                     x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-         .sign(key, hashes.SHA256()))
+
+    c = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     d = tmp_path_factory.mktemp("tls")
     (d / "cert.pem").write_bytes(c.public_bytes(serialization.Encoding.PEM))
-    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    (d / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return d / "cert.pem", d / "key.pem"
 
 
@@ -83,9 +97,16 @@ def smtp(cert: tuple[Path, Path], request: pytest.FixtureRequest) -> Iterator[tu
         kwargs = dict(ssl_context=ctx)
     controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost", **kwargs)
     controller.start()
-    settings = SmtpSettings(host="127.0.0.1", port=port, security=mode, sender="crm@example.cn", timeout=5,
-                            cafile=str(cert[0]), username="crm" if mode == "starttls" else None,
-                            password="s3cret" if mode == "starttls" else None)
+    settings = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        security=mode,
+        sender="crm@example.cn",
+        timeout=5,
+        cafile=str(cert[0]),
+        username="crm" if mode == "starttls" else None,
+        password="s3cret" if mode == "starttls" else None,
+    )
     try:
         yield inbox, settings
     finally:
@@ -95,7 +116,9 @@ def smtp(cert: tuple[Path, Path], request: pytest.FixtureRequest) -> Iterator[tu
 @pytest.mark.parametrize("smtp", ["none", "starttls", "tls"], indirect=True)
 def test_email_reaches_a_real_smtp_server(smtp: tuple[Inbox, SmtpSettings]) -> None:
     inbox, settings = smtp
-    ref = EmailSender(settings).send(Outgoing("m-1", "wang@example.cn", "上门预约确认", "王总,您好!明天10点上门。"))
+    ref = EmailSender(settings).send(
+        Outgoing("m-1", "wang@example.cn", "上门预约确认", "王总,您好!明天10点上门。")
+    )
     [(rcpt, raw)] = inbox.messages
     mail = message_from_bytes(raw)
     assert rcpt == ["wang@example.cn"] and ref == mail["Message-ID"]
@@ -108,6 +131,7 @@ def test_email_reaches_a_real_smtp_server(smtp: tuple[Inbox, SmtpSettings]) -> N
 def test_wrong_smtp_password_and_dead_server_are_delivery_errors(smtp: tuple[Inbox, SmtpSettings]) -> None:
     inbox, settings = smtp
     import dataclasses
+
     with pytest.raises(DeliveryError) as bad_login:
         EmailSender(dataclasses.replace(settings, password="wrong")).send(Outgoing("m", "a@b.cn", "s", "b"))
     assert not bad_login.value.permanent and not inbox.messages
@@ -119,7 +143,7 @@ class _SmsGateway(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], dict[str, Any]]] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server hook
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append((dict(self.headers), body))
         answer = json.dumps({"id": "prov-42"}).encode()
@@ -147,11 +171,18 @@ def gateway() -> Iterator[tuple[str, type[_SmsGateway]]]:
 
 def test_http_sms_provider_posts_one_message_with_token_and_idempotency_key(gateway: Any) -> None:
     url, handler = gateway
-    sender = SmsSender(HttpSmsProvider(HttpSmsSettings(url=url, token="tok", sign_name="建州公司", timeout=5)))
+    sender = SmsSender(
+        HttpSmsProvider(HttpSmsSettings(url=url, token="tok", sign_name="建州公司", timeout=5))
+    )
     assert sender.send(Outgoing("m-7", "+8613800138000", "s", "王总,您好!")) == "prov-42"
     [(headers, body)] = handler.received
     assert headers["Authorization"] == "Bearer tok" and headers["Idempotency-Key"] == "m-7"
-    assert body == {"to": "+8613800138000", "text": "王总,您好!", "sign_name": "建州公司", "client_ref": "m-7"}
+    assert body == {
+        "to": "+8613800138000",
+        "text": "王总,您好!",
+        "sign_name": "建州公司",
+        "client_ref": "m-7",
+    }
 
 
 @pytest.mark.parametrize(("status", "permanent"), [(400, True), (429, False), (503, False)])

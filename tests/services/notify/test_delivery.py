@@ -18,8 +18,14 @@ from .conftest import FakeClock, FakeSender
 
 
 def _queue(ctx: NotifyContext, key: str = "evt-1", **kw: object) -> str:
-    base: dict[str, object] = dict(channel=rules.EMAIL, audience=rules.STAFF, recipient_id="rep1",
-                                   address="rep1@example.cn", subject="跟进提醒", body="请跟进")
+    base: dict[str, object] = dict(
+        channel=rules.EMAIL,
+        audience=rules.STAFF,
+        recipient_id="rep1",
+        address="rep1@example.cn",
+        subject="跟进提醒",
+        body="请跟进",
+    )
     base.update(kw)
     with ctx.bus.session_factory() as s, s.begin():
         m, created = messages.enqueue(s, rules.MessageDraft(**base), ctx.clock(), current_policy(s), key=key)  # type: ignore[arg-type]
@@ -34,7 +40,9 @@ def _get(ctx: NotifyContext, mid: str) -> Message:
         return m
 
 
-def test_retries_with_backoff_then_sent(ctx: NotifyContext, clock: FakeClock, email_sender: FakeSender) -> None:
+def test_retries_with_backoff_then_sent(
+    ctx: NotifyContext, clock: FakeClock, email_sender: FakeSender
+) -> None:
     email_sender.failures = 2
     mid = _queue(ctx)
     assert _get(ctx, mid).state == rules.QUEUED
@@ -56,8 +64,9 @@ def test_retries_with_backoff_then_sent(ctx: NotifyContext, clock: FakeClock, em
     assert sent["data"]["message_id"] == mid and "address" not in sent["data"]
 
 
-def test_bounded_retries_end_failed_with_the_reason(ctx: NotifyContext, clock: FakeClock,
-                                                    email_sender: FakeSender) -> None:
+def test_bounded_retries_end_failed_with_the_reason(
+    ctx: NotifyContext, clock: FakeClock, email_sender: FakeSender
+) -> None:
     email_sender.failures = 99
     mid = _queue(ctx)
     for _ in range(4):  # the first try and the policy's three retries
@@ -80,8 +89,15 @@ def test_permanent_failure_is_not_retried(ctx: NotifyContext, email_sender: Fake
 
 def test_quiet_hours_defer_a_customer_sms_to_the_morning(ctx: NotifyContext, clock: FakeClock) -> None:
     clock.now = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
-    mid = _queue(ctx, channel=rules.SMS, audience=rules.CUSTOMER, address="+8613800138000",
-                 body="王总,您好!明天上午10点上门。本公司客服部", salutation="王总", sender_name="客服部")
+    mid = _queue(
+        ctx,
+        channel=rules.SMS,
+        audience=rules.CUSTOMER,
+        address="+8613800138000",
+        body="王总,您好!明天上午10点上门。本公司客服部",
+        salutation="王总",
+        sender_name="客服部",
+    )
     m = _get(ctx, mid)
     assert m.state == rules.DEFERRED and m.next_attempt_at == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
     ctx.dispatch_messages()
@@ -95,9 +111,19 @@ def test_one_message_per_key_recipient_and_channel(ctx: NotifyContext) -> None:
     first = _queue(ctx, key="evt-9")
     with ctx.bus.session_factory() as s, s.begin():
         again, created = messages.enqueue(
-            s, rules.MessageDraft(channel=rules.EMAIL, audience=rules.STAFF, recipient_id="rep1",
-                                  address="rep1@example.cn", subject="x", body="y"),
-            ctx.clock(), current_policy(s), key="evt-9")
+            s,
+            rules.MessageDraft(
+                channel=rules.EMAIL,
+                audience=rules.STAFF,
+                recipient_id="rep1",
+                address="rep1@example.cn",
+                subject="x",
+                body="y",
+            ),
+            ctx.clock(),
+            current_policy(s),
+            key="evt-9",
+        )
         assert (again.id, created) == (first, False)
     with ctx.bus.session_factory() as s:
         assert len(list(s.scalars(select(Message)))) == 1

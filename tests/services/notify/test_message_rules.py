@@ -18,15 +18,23 @@ TUE_2230_SH = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
 
 def sms(**kw: object) -> MessageDraft:
     base: dict[str, object] = dict(
-        channel=SMS, audience=CUSTOMER, recipient_id="acc-1", address="+8613800138000",
-        subject="问候", body="王总,您好!祝您工作顺利。有任何需求和问题,请随时来电吩咐。建州公司李四",
-        salutation="王总", sender_name="李四")
+        channel=SMS,
+        audience=CUSTOMER,
+        recipient_id="acc-1",
+        address="+8613800138000",
+        subject="问候",
+        body="王总,您好!祝您工作顺利。有任何需求和问题,请随时来电吩咐。建州公司李四",
+        salutation="王总",
+        sender_name="李四",
+    )
     base.update(kw)
     return MessageDraft(**base)  # type: ignore[arg-type]
 
 
 def test_customer_quiet_hours_defer_to_the_window_end_in_the_customers_zone() -> None:
-    assert rules.next_allowed(TUE_2230_SH, sms(), POLICY) == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 08:00 SH
+    assert rules.next_allowed(TUE_2230_SH, sms(), POLICY) == datetime(
+        2026, 12, 2, 0, 0, tzinfo=UTC
+    )  # 08:00 SH
     # 07:59 in Shanghai → 08:00 the same day.
     early = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
     assert rules.next_allowed(early, sms(), POLICY) == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
@@ -38,13 +46,24 @@ def test_customer_quiet_hours_defer_to_the_window_end_in_the_customers_zone() ->
 
 
 def test_critical_staff_alerts_and_in_app_bypass_quiet_hours() -> None:
-    staff = MessageDraft(channel=SMS, audience=STAFF, recipient_id="tech", address="+86139", subject="s",
-                         body="b", critical=True)
+    staff = MessageDraft(
+        channel=SMS,
+        audience=STAFF,
+        recipient_id="tech",
+        address="+86139",
+        subject="s",
+        body="b",
+        critical=True,
+    )
     assert rules.next_allowed(TUE_2230_SH, staff, POLICY, Quiet(time(21), time(8))) == TUE_2230_SH
-    calm = MessageDraft(channel=SMS, audience=STAFF, recipient_id="tech", address="+86139", subject="s", body="b")
+    calm = MessageDraft(
+        channel=SMS, audience=STAFF, recipient_id="tech", address="+86139", subject="s", body="b"
+    )
     assert rules.next_allowed(TUE_2230_SH, calm, POLICY, Quiet(time(21), time(8))) > TUE_2230_SH
     assert rules.next_allowed(TUE_2230_SH, calm, POLICY) == TUE_2230_SH  # staff without quiet hours
-    inapp = MessageDraft(channel=INAPP, audience=CUSTOMER, recipient_id="x", address="x", subject="s", body="b")
+    inapp = MessageDraft(
+        channel=INAPP, audience=CUSTOMER, recipient_id="x", address="x", subject="s", body="b"
+    )
     assert rules.next_allowed(TUE_2230_SH, inapp, POLICY) == TUE_2230_SH
 
 
@@ -79,8 +98,9 @@ def test_key_customer_greeting_carries_the_phrase() -> None:
     local = TUE_2230_SH
     rules.check_customer_message(sms(purpose="greeting", key_customer=True), POLICY, local)
     with pytest.raises(MessageRuleError) as exc:
-        rules.check_customer_message(sms(purpose="greeting", key_customer=True,
-                                         body="王总,您好!周末愉快。建州公司李四"), POLICY, local)
+        rules.check_customer_message(
+            sms(purpose="greeting", key_customer=True, body="王总,您好!周末愉快。建州公司李四"), POLICY, local
+        )
     assert set(exc.value.errors) == {"key_customer_phrase"}
 
 
