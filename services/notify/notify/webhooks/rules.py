@@ -17,10 +17,9 @@ def wants(patterns: Sequence[str], event_type: str) -> bool:
 
 
 def valid_pattern(pattern: str) -> bool:
-    return (
-        pattern in ("#", "*.#")
-        or (pattern.startswith(SUBSCRIBABLE_PREFIXES)
-        and all(w and (w in ("*", "#") or w.replace("_", "").isalnum()) for w in pattern.split(".")))
+    return pattern in ("#", "*.#") or (
+        pattern.startswith(SUBSCRIBABLE_PREFIXES)
+        and all(w and (w in ("*", "#") or w.replace("_", "").isalnum()) for w in pattern.split("."))
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..channels import inapp
@@ -213,8 +213,21 @@ def record_attempt(
 
 
 def disable(session: Session, ep: WebhookEndpoint, now: datetime, emit: Emit, reason: str) -> None:
-    """Disable the endpoint, stop its pending deliveries, tell its owner in-app and announce it."""
-    ep.enabled, ep.disabled_reason, ep.updated_at, ep.version = False, reason[:500], now, ep.version + 1
+    """Disable the endpoint, stop its pending deliveries, tell its owner in-app and announce it.
+
+    A conditional UPDATE decides: of several attempts failing at once, exactly one disables."""
+    result: Any = session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == ep.id, WebhookEndpoint.enabled.is_(True))
+        .values(
+            enabled=False, disabled_reason=reason[:500], updated_at=now, version=WebhookEndpoint.version + 1
+        )
+        .execution_options(synchronize_session=False)
+    )
+    won = result.rowcount
+    session.refresh(ep)
+    if not won:
+        return
     for d in session.scalars(
         select(WebhookDelivery).where(
             WebhookDelivery.endpoint_id == ep.id, WebhookDelivery.state == rules.PENDING
