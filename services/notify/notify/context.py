@@ -10,6 +10,7 @@ from typing import Any
 from httpapi import ServiceContext, start_periodic
 
 from .channels import Sender
+from .greetings.service import run_greetings
 from .messages.service import dispatch_due
 from .settings import Settings
 
@@ -28,6 +29,12 @@ class NotifyContext(ServiceContext):
         done = dispatch_due(self.bus.session_factory, self.bus, self.senders, self.clock())
         if done:
             log.info("notify messages: %s", dict(done))
+
+    def draft_greetings(self) -> None:
+        """One pass of the greeting occasions (idempotent: each draft once per occasion)."""
+        made = run_greetings(self.bus.session_factory, self.clock(), self.bus.emit)
+        if made:
+            log.info("notify greetings drafted: %s", dict(made))
 
     def background(self, stop: threading.Event) -> list[threading.Thread]:
         threads = [

@@ -20,6 +20,7 @@ from eventbus.topology import topic_matches
 from . import domain
 from .channels import inapp
 from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, AccountLinkedIn, AccountOpenedIn
+from .greetings.handlers import observe_account
 from .policy.service import current_policy
 from .reminders import rules as reminder_rules
 from .reminders import service as reminders
@@ -45,8 +46,10 @@ class HandlerDeps:
 
 
 def fan_out(session: Session, event: Envelope, deps: HandlerDeps) -> None:
-    """Queue the event for every webhook endpoint that wants it; the dispatcher is woken when
-    this transaction commits, so delivery starts within milliseconds."""
+    """Keep the customer card (accounts events), and queue the event for every webhook endpoint
+    that wants it; the dispatcher is woken when this transaction commits, so delivery starts
+    within milliseconds."""
+    observe_account(session, event.type, event.data, deps.clock())
     if webhooks.record_event(session, event.to_dict(), deps.clock()):
         sa_event.listen(session, "after_commit", lambda _s: deps.wake_webhooks(), once=True)
 

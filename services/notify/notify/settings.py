@@ -21,6 +21,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Settings(ServiceSettings):
     dispatch_interval: float = 5.0  # NOTIFY_DISPATCH_INTERVAL: seconds between message passes
+    greetings_interval: float = 600.0  # NOTIFY_GREETINGS_INTERVAL: seconds between greeting passes
     smtp: SmtpSettings = field(default_factory=SmtpSettings)  # NOTIFY_SMTP_*
     sms_provider: str = "dev"  # NOTIFY_SMS_PROVIDER: dev (records) | http
     sms_http: HttpSmsSettings | None = None  # NOTIFY_SMS_URL, NOTIFY_SMS_TOKEN, NOTIFY_SMS_SIGN_NAME
@@ -48,6 +49,7 @@ class Settings(ServiceSettings):
         return cls(
             **cls.common_from_env(SERVICE, env),
             dispatch_interval=float(env.get("NOTIFY_DISPATCH_INTERVAL") or 5),
+            greetings_interval=float(env.get("NOTIFY_GREETINGS_INTERVAL") or 600),
             smtp=smtp,
             sms_provider=env.get("NOTIFY_SMS_PROVIDER") or "dev",
             sms_http=HttpSmsSettings(

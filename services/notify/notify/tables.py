@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .greetings import models as _greetings
 from .messages import models as _messages
 from .models import Base
 from .policy import models as _policy
@@ -11,4 +12,4 @@ from .templates import models as _templates
 from .webhooks import models as _webhooks
 
 __all__ = ["Base"]
-_ = (_messages, _policy, _preferences, _templates, _webhooks)
+_ = (_greetings, _messages, _policy, _preferences, _templates, _webhooks)

@@ -46,6 +46,7 @@ class NotifyPolicy:
     greeting_weekday: int = 4  # Friday (§4.2)
     greeting_hour: int = 18  # evening
     christmas_card_days_before: int = 10
+    holiday_greeting_days_before: int = 2  # drafts this many days before a China holiday
 
     def __post_init__(self) -> None:
         errors: dict[str, str] = {}
@@ -71,6 +72,8 @@ class NotifyPolicy:
             errors["greeting_weekday"] = "0 (Monday) to 6 (Sunday)"
         if not 0 <= self.greeting_hour <= 23:
             errors["greeting_hour"] = "0 to 23"
+        if not 0 <= self.holiday_greeting_days_before <= 14:
+            errors["holiday_greeting_days_before"] = "0 to 14"
         if not 1 <= self.christmas_card_days_before <= 60:
             errors["christmas_card_days_before"] = "1 to 60"
         if not self.company_name.strip():

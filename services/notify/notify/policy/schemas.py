@@ -28,6 +28,7 @@ class PolicyValuesSchema(Schema):
     greeting_weekday = fields.Integer()
     greeting_hour = fields.Integer()
     christmas_card_days_before = fields.Integer()
+    holiday_greeting_days_before = fields.Integer()
 
 
 class PolicySchema(Schema):
@@ -58,6 +59,7 @@ class PolicyUpdateSchema(StrictSchema):
     greeting_weekday = fields.Integer(validate=validate.Range(min=0, max=6))
     greeting_hour = fields.Integer(validate=validate.Range(min=0, max=23))
     christmas_card_days_before = fields.Integer(validate=validate.Range(min=1, max=60))
+    holiday_greeting_days_before = fields.Integer(validate=validate.Range(min=0, max=14))
 
 
 class PolicyChangeSchema(Schema):

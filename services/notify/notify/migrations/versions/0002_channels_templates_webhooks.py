@@ -1,8 +1,8 @@
-"""notify capabilities: messages, templates, preferences, policy, webhooks
+"""notify capabilities: messages, templates, preferences, policy, webhooks, greetings
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-01 04:03:10.868541
+Create Date: 2026-12-01 04:17:36.300527
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,6 +16,50 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('customer_cards',
+    sa.Column('account_id', sa.String(length=36), nullable=False),
+    sa.Column('code', sa.String(length=50), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('owner_id', sa.String(length=100), nullable=False),
+    sa.Column('owner_team', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('key_customer', sa.Boolean(), nullable=False),
+    sa.Column('contact_name', sa.String(length=200), nullable=True),
+    sa.Column('contact_title', sa.String(length=50), nullable=True),
+    sa.Column('mobile', sa.String(length=32), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
+    sa.Column('first_seen_at', servicedb.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_customer_cards'))
+    )
+    with op.batch_alter_table('customer_cards', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_cards_owner', ['owner_id'], unique=False)
+
+    op.create_table('greeting_drafts',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('occasion', sa.String(length=100), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('account_id', sa.String(length=36), nullable=False),
+    sa.Column('owner_id', sa.String(length=100), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=True),
+    sa.Column('address', sa.String(length=320), nullable=True),
+    sa.Column('salutation', sa.String(length=100), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('customer_kind', sa.String(length=10), nullable=True),
+    sa.Column('state', sa.String(length=10), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('message_id', sa.String(length=36), nullable=True),
+    sa.Column('created_at', servicedb.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', servicedb.types.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_greeting_drafts')),
+    sa.UniqueConstraint('occasion', 'account_id', name=op.f('uq_greeting_drafts_occasion_account_id'))
+    )
+    with op.batch_alter_table('greeting_drafts', schema=None) as batch_op:
+        batch_op.create_index('ix_greeting_drafts_owner', ['owner_id', 'created_at'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
@@ -183,3 +227,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_created_by')
 
     op.drop_table('messages')
+    with op.batch_alter_table('greeting_drafts', schema=None) as batch_op:
+        batch_op.drop_index('ix_greeting_drafts_owner')
+
+    op.drop_table('greeting_drafts')
+    with op.batch_alter_table('customer_cards', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_cards_owner')
+
+    op.drop_table('customer_cards')
