@@ -16,6 +16,7 @@ from httpapi.paging import newest_first, page
 from . import domain
 from .context import NotifyContext
 from .models import Notification
+from .reminders.rules import audiences
 from .schemas import NotificationListQuerySchema, NotificationPageSchema, NotificationSchema
 
 blp = Blueprint("notify", __name__, url_prefix="/api/v1/notify/notifications",
@@ -38,7 +39,10 @@ class Notifications(MethodView):
             recipient = domain.listing_recipient(current_principal(), query["recipient_id"])
         except domain.NotAllowedError as exc:
             raise Problem(403, "Forbidden", str(exc)) from exc
-        stmt = select(Notification).where(Notification.recipient_id == recipient)
+        p = current_principal()
+        # Your own, plus those addressed to a role you hold (role:<role> / role:<role>@<team>).
+        mine = {recipient} | (audiences(p.roles, p.team) if recipient == p.sub else set())
+        stmt = select(Notification).where(Notification.recipient_id.in_(sorted(mine)))
         if query["unread"] is not None:
             read_at = Notification.read_at
             stmt = stmt.where(read_at.is_(None) if query["unread"] else read_at.is_not(None))
@@ -57,7 +61,9 @@ class MarkRead(MethodView):
         ctx = _ctx()
         with ctx.bus.session_factory() as session, session.begin():
             note = session.get(Notification, notification_id, with_for_update=True)
-            if note is None or not domain.can_mark_read(current_principal(), note.recipient_id):
+            p = current_principal()
+            if note is None or not (domain.can_mark_read(p, note.recipient_id)
+                                    or note.recipient_id in audiences(p.roles, p.team)):
                 raise Problem(404, "Not Found", f"no notification {notification_id}")
             if note.read_at is None:
                 note.read_at = ctx.clock()

@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 
-from httpapi import ServiceContext
+from httpapi import ServiceContext, start_periodic
 
+from .channels import Sender
+from .greetings.service import run_greetings
+from .messages.service import dispatch_due
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class NotifyContext(ServiceContext):
     settings: Settings
+    senders: dict[str, Sender] = field(default_factory=dict)
+    sms_provider: Any = None  # the configured provider (the recording one in development)
+    webhooks: Any = None  # webhooks.dispatcher.WebhookDispatcher, when built
+
+    def dispatch_messages(self) -> None:
+        """One pass of the e-mail / SMS dispatcher on this context's clock."""
+        done = dispatch_due(self.bus.session_factory, self.bus, self.senders, self.clock())
+        if done:
+            log.info("notify messages: %s", dict(done))
+
+    def draft_greetings(self) -> None:
+        """One pass of the greeting occasions (idempotent: each draft once per occasion)."""
+        made = run_greetings(self.bus.session_factory, self.clock(), self.bus.emit)
+        if made:
+            log.info("notify greetings drafted: %s", dict(made))
+
+    def background(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = [
+            start_periodic(
+                f"{self.bus.service}-messages", self.settings.dispatch_interval, self.dispatch_messages, stop
+            )
+        ]
+        if self.webhooks is not None:
+            threads += self.webhooks.start(stop)
+        return threads

@@ -74,5 +74,12 @@ class NotificationCreatedData(Schema):
     created_at = fields.DateTime(required=True)
 
 
+# Every type this service publishes is registered when its contracts module is imported.
+from .messages import events as _message_events  # noqa: E402
+from .webhooks import events as _webhook_events  # noqa: E402
+
+PUBLISHED = (NOTIFICATION_CREATED, _message_events.MESSAGE_SENT, _message_events.MESSAGE_FAILED,
+             _webhook_events.ENDPOINT_DISABLED)
+
 publishes(NOTIFICATION_CREATED, NotificationCreatedData, subject="the notification id",
           summary="A notification was created for a member of staff (the body stays in notify)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,23 +10,29 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from marshmallow import ValidationError
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from eventbus import Envelope, Subscription
+from eventbus.topology import topic_matches
 
 from . import domain
-from .events import (
-    ACCOUNT_LINKED,
-    ACCOUNT_OPENED,
-    NOTIFICATION_CREATED,
-    AccountLinkedIn,
-    AccountOpenedIn,
-    created_payload,
-)
-from .models import Notification
+from .channels import inapp
+from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, AccountLinkedIn, AccountOpenedIn
+from .greetings.handlers import observe_account
+from .policy.service import current_policy
+from .reminders import rules as reminder_rules
+from .reminders import service as reminders
+from .reminders.events import CONSUMED, loader_for
+from .webhooks import service as webhooks
+
+log = logging.getLogger(__name__)
+# Other services' events that outside systems may receive through webhooks.
+WEBHOOK_BINDINGS = ("leads.#", "accounts.#", "support.#")
 
 Emit = Callable[[Session, str, dict[str, Any], str | None], Envelope]
+_KEYS = uuid.UUID("5f1d3c2a-7b6e-5a4d-9c8b-1e2f3a4b5c6d")
 
 
 @dataclass(frozen=True)
@@ -35,44 +42,83 @@ class HandlerDeps:
 
     clock: Callable[[], datetime]
     emit: Emit
+    wake_webhooks: Callable[[], None] = lambda: None
+
+
+def fan_out(session: Session, event: Envelope, deps: HandlerDeps) -> None:
+    """Keep the customer card (accounts events), and queue the event for every webhook endpoint
+    that wants it; the dispatcher is woken when this transaction commits, so delivery starts
+    within milliseconds."""
+    observe_account(session, event.type, event.data, deps.clock())
+    if webhooks.record_event(session, event.to_dict(), deps.clock()):
+        sa_event.listen(session, "after_commit", lambda _s: deps.wake_webhooks(), once=True)
+
+
+def on_any(session: Session, event: Envelope, data: dict[str, Any], *, deps: HandlerDeps) -> None:
+    """Events notify does not act on itself still go out to webhook subscribers."""
+    fan_out(session, event, deps)
 
 
 def notify(session: Session, event: Envelope, draft: domain.Draft, deps: HandlerDeps) -> None:
-    """Create ``draft`` once per (event, recipient) and announce it.
-
-    The inbox drops a redelivery; the unique (source_event_id, recipient_id) also covers a
-    replay under another consumer name.
-    """
-    exists = session.scalar(select(Notification.id).where(
-        Notification.source_event_id == event.id, Notification.recipient_id == draft.recipient_id))
-    if exists is not None:
-        return
-    n = Notification(
-        id=str(uuid.uuid4()), recipient_id=draft.recipient_id, kind=draft.kind, title=draft.title,
-        body=draft.body, subject_type=draft.subject_type, subject_id=draft.subject_id,
-        source_event_id=event.id, created_at=deps.clock(), read_at=None,
-    )
-    session.add(n)
-    session.flush()
-    deps.emit(session, NOTIFICATION_CREATED, created_payload(n), n.id)
+    """Create ``draft`` once per (event, recipient) and announce it."""
+    inapp.deliver(session, event.id, draft, deps.clock(), deps.emit)
 
 
-def on_account_opened(session: Session, event: Envelope, data: dict[str, Any], *,
-                      deps: HandlerDeps) -> None:
+def on_account_opened(session: Session, event: Envelope, data: dict[str, Any], *, deps: HandlerDeps) -> None:
     """Tell the owner their converted lead now has an account."""
+    fan_out(session, event, deps)
     draft = domain.for_account_opened(data)
     if draft is not None:
         notify(session, event, draft, deps)
 
 
-def on_account_linked(session: Session, event: Envelope, data: dict[str, Any], *,
-                      deps: HandlerDeps) -> None:
+def on_account_linked(session: Session, event: Envelope, data: dict[str, Any], *, deps: HandlerDeps) -> None:
     """Tell the lead's owner their converted lead was linked to an existing account."""
+    fan_out(session, event, deps)
     notify(session, event, domain.for_account_linked(data), deps)
 
 
-def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:
-    return {
-        ACCOUNT_OPENED: Subscription(partial(on_account_opened, deps=deps), AccountOpenedIn().load),
-        ACCOUNT_LINKED: Subscription(partial(on_account_linked, deps=deps), AccountLinkedIn().load),
-    }
+def on_reminder(session: Session, event: Envelope, data: dict[str, Any], *, deps: HandlerDeps) -> None:
+    """Leads cadence, support timers and credit events → reminders to the right people; keyed
+    by the event id (and the reminder key when the producer gives one)."""
+    fan_out(session, event, deps)
+    try:  # tolerant: a payload notify cannot read still reaches webhook subscribers
+        data = loader_for(event.type).load(data)
+    except ValidationError as exc:
+        log.warning("cannot read %s %s for reminders: %s", event.type, event.id, exc.messages)
+        return
+    policy = current_policy(session)
+    plan = reminder_rules.plan(event.type, data, company=policy.company_name)
+    if plan is None:
+        return
+    key = data.get("reminder_key")
+    reminders.deliver(
+        session, str(uuid.uuid5(_KEYS, key)) if key else event.id, plan, deps.clock(), deps.emit
+    )
+
+
+class PatternSubscriptions(dict[str, Subscription]):
+    """Exact types first, then the first topic pattern that matches (the keys are the queue's
+    bindings, some of them patterns such as ``support.#``)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        for pattern, sub in self.items():
+            if ("*" in pattern or "#" in pattern) and topic_matches(pattern, key):
+                return sub
+        return default
+
+
+def subscriptions(deps: HandlerDeps) -> PatternSubscriptions:
+    subs = PatternSubscriptions(
+        {
+            ACCOUNT_OPENED: Subscription(partial(on_account_opened, deps=deps), AccountOpenedIn().load),
+            ACCOUNT_LINKED: Subscription(partial(on_account_linked, deps=deps), AccountLinkedIn().load),
+        }
+    )
+    for event_type in CONSUMED:
+        subs[event_type] = Subscription(partial(on_reminder, deps=deps))
+    for pattern in WEBHOOK_BINDINGS:
+        subs[pattern] = Subscription(partial(on_any, deps=deps))
+    return subs

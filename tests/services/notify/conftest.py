@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from notify.app import create_app
+from notify.channels import DeliveryError, Outgoing
 from notify.models import Notification
 from notify.wiring import NotifyContext, build
 
@@ -41,3 +42,48 @@ def notification(notify_ctx: NotifyContext) -> Callable[..., str]:
         return note.id
 
     return add
+
+
+class FakeClock:
+    """The service's clock in tests: set and advanced by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class FakeSender:
+    """A channel that fails the first ``failures`` sends (temporarily unless ``permanent``)."""
+
+    def __init__(self, failures: int = 0, permanent: bool = False) -> None:
+        self.failures, self.permanent = failures, permanent
+        self.sent: list[Outgoing] = []
+        self.calls = 0
+
+    def send(self, message: Outgoing) -> str | None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise DeliveryError(f"try {self.calls} failed", permanent=self.permanent)
+        self.sent.append(message)
+        return f"ref-{len(self.sent)}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 12, 1, 4, 0, tzinfo=UTC))  # Tuesday 12:00 in Shanghai
+
+
+@pytest.fixture
+def email_sender() -> FakeSender:
+    return FakeSender()
+
+
+@pytest.fixture
+def ctx(db_url: str, isolated_bus: str, clock: FakeClock, email_sender: FakeSender) -> NotifyContext:
+    """The service on the fake clock, e-mail to a fake sender, SMS to the recording provider."""
+    return build(db_url, "memory://", clock=clock, senders={"email": email_sender})

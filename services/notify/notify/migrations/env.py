@@ -1,4 +1,4 @@
-from notify.models import Base
+from notify.tables import Base
 from servicedb import run_alembic_env
 
 run_alembic_env(Base.metadata)

@@ -1,0 +1,215 @@
+"""The one home of message state changes: queue (rules, quiet hours, idempotency), dispatch
+(claim due rows, send outside the transaction, record the outcome with bounded retries)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from eventbus import ServiceBus
+
+from ..channels import DeliveryError, Outgoing, Sender
+from ..policy.rules import NotifyPolicy
+from ..policy.service import current_policy
+from . import rules
+from .events import MESSAGE_FAILED, MESSAGE_SENT, message_payload
+from .models import Message
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)  # a claimed message is retried after this if its sender died
+Emit = Callable[[Session, str, dict, str | None], object]
+
+
+def enqueue(
+    session: Session,
+    draft: rules.MessageDraft,
+    now: datetime,
+    policy: NotifyPolicy,
+    *,
+    key: str | None = None,
+    quiet: rules.Quiet | None = None,
+) -> tuple[Message, bool]:
+    """Queue ``draft`` once per (``key``, recipient, channel): (message, created).
+
+    The send moment is the next allowed one (quiet hours, marketing weekdays); the §4.4 rules
+    are checked at that moment (MessageRuleError, nothing stored). A deferred message waits
+    with state ``deferred``.
+    """
+    if draft.channel not in (rules.EMAIL, rules.SMS):
+        raise ValueError("only e-mail and SMS are queued; in-app goes to the inbox")
+    mid = rules.message_id(
+        key or draft.source_event_id or str(uuid.uuid4()), draft.recipient_id, draft.channel
+    )
+    existing = session.get(Message, mid)
+    if existing is not None:
+        return existing, False
+    at = rules.next_allowed(now, draft, policy, quiet)
+    rules.check_customer_message(draft, policy, at.astimezone(rules.zone(draft.timezone, policy)))
+    m = Message(
+        id=mid,
+        channel=draft.channel,
+        audience=draft.audience,
+        recipient_id=draft.recipient_id,
+        address=draft.address,
+        subject=draft.subject[:300],
+        body=draft.body,
+        purpose=draft.purpose,
+        critical=draft.critical,
+        timezone=draft.timezone,
+        language=draft.language,
+        state=rules.QUEUED if at <= now else rules.DEFERRED,
+        reason=None,
+        attempts=0,
+        next_attempt_at=at,
+        created_at=now,
+        updated_at=now,
+        sent_at=None,
+        created_by=draft.created_by,
+        event_type=draft.event_type,
+        source_event_id=draft.source_event_id,
+        subject_type=draft.subject_type,
+        subject_id=draft.subject_id,
+        provider_ref=None,
+    )
+    session.add(m)
+    session.flush()
+    return m, True
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[Message]:
+    """Due messages (and ones whose sender died mid-send), leased to this dispatcher."""
+    rows = list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.state.in_((rules.QUEUED, rules.DEFERRED, rules.SENDING)),
+                Message.next_attempt_at <= now,
+            )
+            .order_by(Message.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for m in rows:
+        m.state, m.next_attempt_at, m.updated_at = rules.SENDING, now + LEASE, now
+    return rows
+
+
+def record_outcome(
+    session: Session,
+    message_id: str,
+    now: datetime,
+    policy: NotifyPolicy,
+    emit: Emit,
+    ref: str | None = None,
+    error: DeliveryError | None = None,
+) -> Message | None:
+    """After a send: sent, or a retry after the policy's next delay, or failed with the reason."""
+    m = session.get(Message, message_id, with_for_update=True)
+    if m is None or m.state != rules.SENDING:
+        return m
+    m.attempts += 1
+    m.updated_at = now
+    if error is None:
+        m.state, m.sent_at, m.provider_ref, m.reason, m.next_attempt_at = rules.SENT, now, ref, None, None
+        emit(session, MESSAGE_SENT, message_payload(m), m.id)
+        return m
+    delay = None if error.permanent else rules.retry_delay(m.attempts, policy)
+    m.reason = error.reason[:1000]
+    if delay is None:
+        m.state, m.next_attempt_at = rules.FAILED, None
+        emit(session, MESSAGE_FAILED, message_payload(m), m.id)
+    else:
+        draft = rules.MessageDraft(
+            channel=m.channel,
+            audience=m.audience,
+            recipient_id=m.recipient_id,
+            address=m.address,
+            subject=m.subject,
+            body=m.body,
+            purpose=m.purpose,
+            critical=m.critical,
+            timezone=m.timezone,
+        )
+        m.state, m.next_attempt_at = rules.QUEUED, rules.next_allowed(now + delay, draft, policy)
+    return m
+
+
+def dispatch_due(
+    session_factory: sessionmaker[Session],
+    bus: ServiceBus,
+    senders: Mapping[str, Sender],
+    now: datetime,
+    limit: int = 200,
+) -> Counter[str]:
+    """One dispatcher pass: claim, send each outside any transaction, record each outcome."""
+    done: Counter[str] = Counter()
+    with session_factory() as session, session.begin():
+        policy = current_policy(session)
+        claimed = [
+            (m.id, m.channel, Outgoing(m.id, m.address, m.subject, m.body, m.language))
+            for m in claim_due(session, now, limit)
+        ]
+    for mid, channel, out in claimed:
+        ref, error = None, None
+        sender = senders.get(channel)
+        try:
+            if sender is None:
+                raise DeliveryError(f"channel {channel} is not configured", permanent=True)
+            ref = sender.send(out)
+        except DeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a sender bug must not kill the pass; the message records it
+            log.exception("sender %s failed", channel)
+            error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        with session_factory() as session, session.begin():
+            m = record_outcome(session, mid, now, policy, bus.emit, ref, error)
+            if m is not None:
+                done[m.state] += 1
+    return done
+
+
+def record_refused(
+    session: Session, draft: rules.MessageDraft, now: datetime, key: str, reason: str
+) -> Message:
+    """An event-caused message that breaks the rules is kept as failed with the reason (visible
+    in /messages) instead of being sent or silently dropped."""
+    mid = rules.message_id(key, draft.recipient_id, draft.channel)
+    existing = session.get(Message, mid)
+    if existing is not None:
+        return existing
+    m = Message(
+        id=mid,
+        channel=draft.channel,
+        audience=draft.audience,
+        recipient_id=draft.recipient_id,
+        address=draft.address,
+        subject=draft.subject[:300],
+        body=draft.body,
+        purpose=draft.purpose,
+        critical=draft.critical,
+        timezone=draft.timezone,
+        language=draft.language,
+        state=rules.FAILED,
+        reason=f"refused by the message rules: {reason}"[:1000],
+        attempts=0,
+        next_attempt_at=None,
+        created_at=now,
+        updated_at=now,
+        sent_at=None,
+        created_by=draft.created_by,
+        event_type=draft.event_type,
+        source_event_id=draft.source_event_id,
+        subject_type=draft.subject_type,
+        subject_id=draft.subject_id,
+        provider_ref=None,
+    )
+    session.add(m)
+    session.flush()
+    return m

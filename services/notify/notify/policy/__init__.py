@@ -1,0 +1,1 @@
+"""The organisation's notify policy: every number of the notify rules, audited."""

@@ -1,0 +1,38 @@
+"""The stored notify policy and its audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servicedb import UtcDateTime
+
+from ..models import Base
+
+
+class NotifyPolicyRow(Base):
+    """The one organisation-wide policy (id 1): ``NotifyPolicy.to_dict()``; {} means defaults."""
+
+    __tablename__ = "notify_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class NotifyPolicyChange(Base):
+    """Audit of one policy change (append-only): who, when, why, and field → [old, new]."""
+
+    __tablename__ = "notify_policy_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)

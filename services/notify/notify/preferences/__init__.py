@@ -1,0 +1,1 @@
+"""Each member of staff's own delivery preferences: channels, language, quiet hours, addresses."""

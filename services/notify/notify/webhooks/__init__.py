@@ -1,0 +1,1 @@
+"""Standard Webhooks for outside systems: endpoints, signing, retries, delivery log, SSRF guard."""

@@ -1,0 +1,224 @@
+"""Webhook delivery: a scheduler claims due deliveries and hands each to its endpoint's own
+thread pool, so a slow or dead endpoint only ever occupies its own threads (at most
+``webhook_workers`` in flight per endpoint) and never delays the others."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import ssl
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..policy.rules import NotifyPolicy
+from ..policy.service import current_policy
+from ..settings import Settings
+from . import rules, service, signing, ssrf
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+log = logging.getLogger(__name__)
+Emit = Callable[[Session, str, dict[str, Any], str | None], object]
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: str
+    endpoint_id: str
+    url: str
+    secrets: list[str]
+    event_id: str
+    body: bytes
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        clock: Callable[[], datetime],
+        emit: Emit | None = None,
+        resolver: ssrf.Resolver | None = None,
+        connector: ssrf.Connector | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.session_factory, self.settings, self.clock = session_factory, settings, clock
+        self.emit: Emit = emit or (lambda *args: None)
+        self.resolver = resolver or ssrf.system_resolver
+        self.connector = connector or ssrf.system_connector
+        self.ssl_context = ssl_context
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._inflight: dict[str, int] = defaultdict(int)
+        self._futures: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+
+    # --- scheduling ------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _capacity(self, endpoint_id: str) -> int:
+        return max(0, self.settings.webhook_workers * 2 - self._inflight[endpoint_id])
+
+    def run_once(self, limit: int = 500) -> int:
+        """Claim what is due (within each endpoint's capacity) and start it; returns how many."""
+        now = self.clock()
+        jobs: list[Job] = []
+        with self.session_factory() as session, session.begin():
+            policy = current_policy(session)
+            lease = now + timedelta(seconds=policy.webhook_timeout_seconds * 2 + 5)
+            rows = session.execute(
+                select(WebhookDelivery, WebhookEndpoint)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .where(
+                    WebhookDelivery.state == rules.PENDING,
+                    WebhookDelivery.next_attempt_at <= now,
+                    WebhookEndpoint.enabled.is_(True),
+                )
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=WebhookDelivery)
+            ).all()
+            taken: dict[str, int] = defaultdict(int)
+            with self._lock:
+                capacity = {ep.id: self._capacity(ep.id) for _, ep in rows}
+            chosen = []
+            for d, ep in rows:
+                if taken[ep.id] < capacity[ep.id]:
+                    taken[ep.id] += 1
+                    d.next_attempt_at = lease
+                    chosen.append((d, ep))
+            events = (
+                {
+                    e.id: e
+                    for e in session.scalars(
+                        select(WebhookEvent).where(WebhookEvent.id.in_({d.event_id for d, _ in chosen}))
+                    )
+                }
+                if chosen
+                else {}
+            )
+            for d, ep in chosen:
+                event = events.get(d.event_id)
+                if event is None:
+                    continue
+                body = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")).encode()
+                jobs.append(Job(d.id, ep.id, ep.url, service.active_secrets(ep, now), event.id, body))
+        for job in jobs:
+            self._submit(job, policy)
+        return len(jobs)
+
+    def _submit(self, job: Job, policy: NotifyPolicy) -> None:
+        with self._lock:
+            pool = self._pools.get(job.endpoint_id)
+            if pool is None:
+                pool = self._pools[job.endpoint_id] = ThreadPoolExecutor(
+                    self.settings.webhook_workers, thread_name_prefix=f"webhook-{job.endpoint_id[:8]}"
+                )
+            self._inflight[job.endpoint_id] += 1
+            future = pool.submit(self._attempt, job, policy)
+            self._futures.add(future)
+        future.add_done_callback(functools.partial(self._done, endpoint_id=job.endpoint_id))
+
+    def _done(self, future: Future[None], *, endpoint_id: str) -> None:
+        with self._lock:
+            self._inflight[endpoint_id] -= 1
+            self._futures.discard(future)
+        self._wake.set()
+
+    # --- one attempt -----------------------------------------------------------------------
+    def _attempt(self, job: Job, policy: NotifyPolicy) -> None:
+        status: int | None = None
+        excerpt: str | None = None
+        error: str | None = None
+        latency = 0
+        try:
+            target = ssrf.check_url(
+                job.url,
+                development=self.settings.webhook_development,
+                allow=self.settings.webhook_allow,
+                resolver=self.resolver,
+            )
+            timestamp = int(self.clock().timestamp())
+            headers = signing.headers(job.event_id, timestamp, job.body, job.secrets)
+            resp = ssrf.post(
+                target,
+                job.body,
+                headers,
+                timeout=policy.webhook_timeout_seconds,
+                max_bytes=policy.webhook_max_response_bytes,
+                connector=self.connector,
+                context=self.ssl_context,
+            )
+            status, excerpt, latency = resp.status, resp.excerpt, resp.latency_ms
+            if not rules.succeeded(status):
+                error = f"HTTP {status}"
+        except ssrf.RefusedError as exc:
+            error = f"refused: {exc}"
+        except Exception as exc:  # noqa: BLE001 - any network failure is a failed attempt
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        try:
+            with self.session_factory() as session, session.begin():
+                service.record_attempt(
+                    session,
+                    job.delivery_id,
+                    self.clock(),
+                    policy,
+                    self.emit,
+                    status=status,
+                    latency_ms=latency,
+                    excerpt=excerpt,
+                    error=error,
+                )
+        except Exception:
+            log.exception("recording webhook attempt %s failed", job.delivery_id)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the attempts in flight (tests, shutdown)."""
+        with self._lock:
+            futures = list(self._futures)
+        for f in futures:
+            f.result(timeout=timeout)
+
+    def run_until_idle(self, timeout: float = 30.0) -> None:
+        """Tests: schedule and wait until nothing is due now."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            started = self.run_once()
+            self.drain(timeout)
+            if not started:
+                return
+        raise TimeoutError("webhook deliveries still due")
+
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:
+                    log.exception("webhook scheduling pass failed")
+                self._wake.wait(self.settings.webhook_interval)
+                self._wake.clear()
+            self.shutdown()
+
+        thread = threading.Thread(target=loop, daemon=True, name="notify-webhooks")
+        thread.start()
+        return [thread]
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)

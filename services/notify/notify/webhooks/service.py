@@ -1,0 +1,252 @@
+"""The one home of webhook state changes: endpoints (create, change, rotate, delete), fan-out of
+events to deliveries, resend and replay, and the outcome of each attempt (with auto-disable)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ..channels import inapp
+from ..domain import Draft
+from ..policy.rules import NotifyPolicy
+from . import rules, signing
+from .events import ENDPOINT_DISABLED, disabled_payload
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+Emit = Callable[[Session, str, dict[str, Any], str | None], object]
+
+
+def create_endpoint(session: Session, data: Mapping[str, Any], actor: str, now: datetime) -> WebhookEndpoint:
+    ep = WebhookEndpoint(
+        id=str(uuid.uuid4()),
+        url=data["url"],
+        description=data.get("description", ""),
+        event_types=list(data["event_types"]),
+        enabled=True,
+        disabled_reason=None,
+        secret=signing.new_secret(),
+        previous_secret=None,
+        previous_secret_until=None,
+        failing_since=None,
+        owner_id=actor,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(ep)
+    session.flush()
+    return ep
+
+
+def update_endpoint(
+    session: Session, ep: WebhookEndpoint, changes: Mapping[str, Any], now: datetime
+) -> WebhookEndpoint:
+    for name in ("url", "description", "event_types"):
+        if name in changes:
+            setattr(ep, name, list(changes[name]) if name == "event_types" else changes[name])
+    if "enabled" in changes:
+        ep.enabled = bool(changes["enabled"])
+        if ep.enabled:  # re-enabled by an admin: a fresh start
+            ep.disabled_reason, ep.failing_since = None, None
+    ep.updated_at, ep.version = now, ep.version + 1
+    session.flush()
+    return ep
+
+
+def delete_endpoint(session: Session, ep: WebhookEndpoint) -> None:
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == ep.id))
+    session.delete(ep)
+    session.flush()
+
+
+def rotate_secret(
+    session: Session, ep: WebhookEndpoint, now: datetime, policy: NotifyPolicy
+) -> WebhookEndpoint:
+    """A new secret; the old one still signs (a second signature) for the overlap window."""
+    ep.previous_secret, ep.secret = ep.secret, signing.new_secret()
+    ep.previous_secret_until = now + timedelta(hours=policy.webhook_secret_overlap_hours)
+    ep.updated_at, ep.version = now, ep.version + 1
+    session.flush()
+    return ep
+
+
+def active_secrets(ep: WebhookEndpoint, now: datetime) -> list[str]:
+    out = [ep.secret]
+    if ep.previous_secret and ep.previous_secret_until and now < ep.previous_secret_until:
+        out.append(ep.previous_secret)
+    return out
+
+
+def _delivery(endpoint_id: str, event: WebhookEvent, now: datetime) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=str(uuid.uuid4()),
+        endpoint_id=endpoint_id,
+        event_id=event.id,
+        event_type=event.event_type,
+        state=rules.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        last_status=None,
+        last_error=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def record_event(
+    session: Session,
+    envelope: Mapping[str, Any],
+    now: datetime,
+    endpoints: Sequence[WebhookEndpoint] | None = None,
+) -> int:
+    """Keep the event and queue one delivery per enabled endpoint that wants it; a second call
+    with the same event id does nothing. Returns how many deliveries were queued."""
+    if session.get(WebhookEvent, envelope["id"]) is not None:
+        return 0
+    event = WebhookEvent(
+        id=envelope["id"], event_type=envelope["type"], payload=dict(envelope), created_at=now
+    )
+    session.add(event)
+    if endpoints is None:
+        endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
+    queued = [
+        _delivery(ep.id, event, now)
+        for ep in endpoints
+        if ep.enabled and rules.wants(ep.event_types, event.event_type)
+    ]
+    session.add_all(queued)
+    session.flush()
+    return len(queued)
+
+
+def resend(session: Session, d: WebhookDelivery, now: datetime) -> WebhookDelivery:
+    """A manual resend: the delivery starts its schedule again now."""
+    d.state, d.attempts, d.next_attempt_at, d.updated_at = rules.PENDING, 0, now, now
+    session.flush()
+    return d
+
+
+def replay(session: Session, ep: WebhookEndpoint, since: datetime, now: datetime) -> int:
+    """Every kept event since ``since`` that the endpoint wants, delivered again (a missing
+    delivery is created; an existing one restarts). Returns the count."""
+    existing = {
+        d.event_id: d
+        for d in session.scalars(
+            select(WebhookDelivery)
+            .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.endpoint_id == ep.id, WebhookEvent.created_at >= since)
+        )
+    }
+    count = 0
+    for event in session.scalars(
+        select(WebhookEvent).where(WebhookEvent.created_at >= since).order_by(WebhookEvent.created_at)
+    ):
+        if not rules.wants(ep.event_types, event.event_type):
+            continue
+        d = existing.get(event.id)
+        if d is None:
+            session.add(_delivery(ep.id, event, now))
+        else:
+            d.state, d.attempts, d.next_attempt_at, d.updated_at = rules.PENDING, 0, now, now
+        count += 1
+    session.flush()
+    return count
+
+
+def record_attempt(
+    session: Session,
+    delivery_id: str,
+    now: datetime,
+    policy: NotifyPolicy,
+    emit: Emit,
+    *,
+    status: int | None,
+    latency_ms: int,
+    excerpt: str | None,
+    error: str | None,
+) -> WebhookDelivery | None:
+    """Log the attempt, then: succeeded; or the next try on the schedule; or failed. An endpoint
+    failing for ``webhook_disable_after_days`` is disabled and its owner told."""
+    d = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if d is None:
+        return None
+    ep = session.get(WebhookEndpoint, d.endpoint_id)  # locked only when it must change
+    d.attempts += 1
+    ok = rules.succeeded(status)
+    session.add(
+        WebhookAttempt(
+            id=str(uuid.uuid4()),
+            delivery_id=d.id,
+            endpoint_id=d.endpoint_id,
+            event_id=d.event_id,
+            attempt=d.attempts,
+            at=now,
+            status_code=status,
+            latency_ms=latency_ms,
+            response_excerpt=excerpt,
+            error=error,
+            succeeded=ok,
+        )
+    )
+    d.last_status, d.last_error, d.updated_at = status, error, now
+    if ok:
+        d.state, d.next_attempt_at = rules.SUCCEEDED, None
+        if ep is not None and ep.failing_since is not None:
+            ep.failing_since = None
+        return d
+    delay = rules.next_delay(d.attempts, policy.webhook_retry_seconds)
+    if delay is None:
+        d.state, d.next_attempt_at = rules.FAILED, None
+    else:
+        d.state, d.next_attempt_at = rules.PENDING, now + delay
+    if ep is not None:
+        if ep.failing_since is None:
+            ep.failing_since = now
+        elif ep.enabled and rules.should_disable(ep.failing_since, now, policy.webhook_disable_after_days):
+            disable(session, ep, now, emit, f"failing since {ep.failing_since.isoformat()}")
+    return d
+
+
+def disable(session: Session, ep: WebhookEndpoint, now: datetime, emit: Emit, reason: str) -> None:
+    """Disable the endpoint, stop its pending deliveries, tell its owner in-app and announce it.
+
+    A conditional UPDATE decides: of several attempts failing at once, exactly one disables."""
+    result: Any = session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == ep.id, WebhookEndpoint.enabled.is_(True))
+        .values(
+            enabled=False, disabled_reason=reason[:500], updated_at=now, version=WebhookEndpoint.version + 1
+        )
+        .execution_options(synchronize_session=False)
+    )
+    won = result.rowcount
+    session.refresh(ep)
+    if not won:
+        return
+    for d in session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.endpoint_id == ep.id, WebhookDelivery.state == rules.PENDING
+        )
+    ):
+        d.state, d.next_attempt_at, d.updated_at = rules.FAILED, None, now
+        d.last_error = "endpoint disabled"
+    inapp.deliver(
+        session,
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ep.id}:{ep.version}")),
+        Draft(
+            ep.owner_id,
+            "webhook_disabled",
+            "Webhook endpoint disabled",
+            f"{ep.url} was disabled: {reason}",
+            "webhook_endpoint",
+            ep.id,
+        ),
+        now,
+        emit,
+    )
+    emit(session, ENDPOINT_DISABLED, disabled_payload(ep), ep.id)
