@@ -17,8 +17,14 @@ from httpapi.paging import newest_first, page
 from . import domain, web
 from .archive import rules as archive_rules
 from .archive.models import AccountContact, AccountEvaluation, AccountViolation
-from .archive.schemas import AccountDetailSchema, AccountListQuerySchema, AccountPageSchema
-from .archive.service import contacts_of
+from .archive.schemas import (
+    AccountDetailSchema,
+    AccountListQuerySchema,
+    AccountPageSchema,
+    CardEditSchema,
+)
+from .archive.service import apply_changes, contacts_of
+from .errors import Forbidden
 from .models import Account, AccountAudit
 from .records import open_account
 from .schemas import AccountCreateSchema, AuditPageSchema
@@ -131,6 +137,27 @@ class AccountById(MethodView):
         """The archive card (客户档案表) with contacts, violation records and evaluations."""
         with web.ctx().bus.session_factory() as session:
             return detail(session, web.visible_account(session, account_id))
+
+    @blp.arguments(CardEditSchema)
+    @blp.response(200, AccountDetailSchema)
+    @blp.alt_response(403, description="Only the archive clerk edits directly; others submit a "
+                                       "change request")
+    @require_roles(*READERS)
+    def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
+        """Edit archive fields directly (archive clerk 销售内勤(客户管理) only), with a written
+        reason; each field's before/after goes to the audit trail. Everyone else with access
+        submits a change request (``POST …/change-requests``)."""
+        principal = current_principal()
+        reason = body.pop("reason")
+        ctx = web.ctx()
+        with ctx.bus.session_factory() as session, session.begin():
+            account = web.visible_account(session, account_id, lock=True)
+            if not archive_rules.can_edit_directly(principal):
+                raise Forbidden("only the archive clerk edits the archive directly; submit a "
+                                "change request (POST …/change-requests)")
+            apply_changes(session, ctx.bus.emit, account, body, actor=principal.sub,
+                          reason=reason, at=ctx.clock())
+            return detail(session, account)
 
 
 def _audit_view(row: AccountAudit, mask: bool) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from . import rules, service
 from .models import ChangeRequest
 from .schemas import (
     AccountDetailSchema,
-    CardEditSchema,
     ChangeRequestInSchema,
     ChangeRequestListSchema,
     ChangeRequestQuerySchema,
@@ -49,29 +48,6 @@ def _request_view(row: ChangeRequest) -> dict[str, Any]:
         changes["bank_account"] = rules.mask_bank_account(changes["bank_account"])
     data["changes"] = changes
     return data
-
-
-@blp.route("/<string:account_id>")
-class AccountEdit(MethodView):
-    @blp.arguments(CardEditSchema)
-    @blp.response(200, AccountDetailSchema)
-    @blp.alt_response(403, description="Only the archive clerk edits directly; others submit a "
-                                       "change request")
-    @require_roles(*authn.ROLES)
-    def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
-        """Edit archive fields directly (archive clerk 销售内勤(客户管理) only), with a written
-        reason; each field's before/after goes to the audit trail."""
-        principal = current_principal()
-        reason = body.pop("reason")
-        ctx = web.ctx()
-        with ctx.bus.session_factory() as session, session.begin():
-            account = web.visible_account(session, account_id, lock=True)
-            if not rules.can_edit_directly(principal):
-                raise Forbidden("only the archive clerk edits the archive directly; submit a "
-                                "change request (POST …/change-requests)")
-            service.apply_changes(session, ctx.bus.emit, account, body, actor=principal.sub,
-                                  reason=reason, at=ctx.clock())
-            return detail(session, account)
 
 
 @blp.route("/<string:account_id>/change-requests")

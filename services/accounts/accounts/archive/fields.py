@@ -73,7 +73,7 @@ CARD_FIELDS: tuple[CardField, ...] = (
     F("bank_account", "帐号", "Bank account number", size=64),
     F("tax_number", "税务登记号(统一社会信用代码)", "Tax registration number (unified social credit "
       "code, 18 characters with check character)", "tax", 18),
-    F("billing_phone", "开票电话", "Billing phone", size=40),
+    F("billing_phone", "开票电话", "Billing phone", "phone", 40),
     F("invoicing_requirements", "开票特殊要求", "Invoicing requirements", "long", 2000),
 )
 BY_NAME = {f.name: f for f in CARD_FIELDS}

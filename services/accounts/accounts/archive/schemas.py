@@ -16,6 +16,7 @@ from . import rules
 from .fields import CARD_FIELDS, CONTACT_FIELDS, CardField
 
 MONEY_MAX = Decimal("1000000000000")
+MONEY = {"type": "string", "format": "decimal", "example": "120000.00"}
 
 
 def _money_in_range(value: Decimal) -> None:
@@ -37,6 +38,7 @@ def _input_field(f: CardField, *, required: bool = False) -> fields.Field:
     if not required:
         kw["allow_none"] = f.name != "name"
     if f.kind == "money":
+        meta.update(MONEY)
         return fields.Decimal(places=2, as_string=True, validate=_money_in_range, **kw)
     if f.kind == "date":
         return fields.Date(**kw)
@@ -161,7 +163,7 @@ class EvaluationInSchema(StrictSchema):
 def _output_field(f: CardField) -> fields.Field:
     meta = {"description": f.description}
     if f.kind == "money":
-        return fields.Decimal(places=2, as_string=True, allow_none=True, metadata=meta)
+        return fields.Decimal(places=2, as_string=True, allow_none=True, metadata={**meta, **MONEY})
     if f.kind == "date":
         return fields.Date(allow_none=True, metadata=meta)
     return fields.String(allow_none=True, metadata=meta)
@@ -209,7 +211,7 @@ def _card_schema() -> type[Schema]:
                                                              "pending_approval | approved | rejected"}),
         grade=fields.String(allow_none=True, metadata={"description": "客户等级 / Grade A-E"}),
         grade_score=fields.Decimal(places=2, as_string=True, allow_none=True,
-                                   metadata={"description": "客户等级评分 / Grade score"}),
+                                   metadata={**MONEY, "description": "客户等级评分 / Grade score"}),
         credit_limit=fields.String(allow_none=True, metadata={
             "description": "信用额度 / Credit limit (read-only; from the credit capability)"}),
         points_balance=fields.Integer(metadata={"description": "积分 / Referral points balance"}),

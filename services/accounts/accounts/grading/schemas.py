@@ -25,10 +25,12 @@ class GradeAssessmentSchema(Schema):
     at = UtcDateTime()
     actor = fields.String()
     scores = fields.Method("_scores", metadata={"description": "criterion → points"})
-    score = fields.Decimal(places=2, as_string=True, metadata={"description": "客户等级评分 0..100"})
+    score = fields.Decimal(places=2, as_string=True, metadata={"type": "string", "format": "decimal",
+                                    "description": "客户等级评分 0..100"})
     old_grade = fields.String(allow_none=True)
     grade = fields.String(metadata={"description": "客户等级 A-E"})
-    coefficient = fields.Decimal(places=2, as_string=True, metadata={"description": "等级系数"})
+    coefficient = fields.Decimal(places=2, as_string=True, metadata={"type": "string", "format": "decimal",
+                                          "description": "等级系数"})
     reason = fields.String()
 
     def _scores(self, row: Any) -> dict[str, Any]:
