@@ -77,6 +77,8 @@ class LeadConvertedIn(Schema):
     owner_id = fields.String(required=True)
     owner_team = fields.String(load_default=None, allow_none=True)
     converted_by = fields.String(required=True)
+    contacts = fields.List(fields.Dict(), load_default=list,
+                           metadata={"description": "the lead's contact persons (first: primary)"})
 
 
 # --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
@@ -117,3 +119,11 @@ publishes(ACCOUNT_OPENED, AccountOpenedData, subject="the account id",
           summary="A customer account was opened (from a converted lead, or directly)")
 publishes(ACCOUNT_LINKED, AccountLinkedData, subject="the account id",
           summary="A converted lead was linked to the existing account of its company")
+
+
+# The capabilities' published contracts, registered whenever the service's events are loaded.
+from .archive import events as archive_events  # noqa: E402
+from .grading import events as grading_events  # noqa: E402
+from .points import events as points_events  # noqa: E402
+
+CAPABILITY_EVENTS = (archive_events, grading_events, points_events)

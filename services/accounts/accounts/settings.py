@@ -6,12 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from httpapi import ServiceSettings
+from httpapi.service import environ_or_os
 
 SERVICE = "accounts"
 
 
 @dataclass(frozen=True)
 class Settings(ServiceSettings):
+    scheduler_interval: float = 300.0  # ACCOUNTS_SCHEDULER_INTERVAL: seconds between rule passes
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        return cls(**cls.common_from_env(SERVICE, environ))
+        env = environ_or_os(environ)
+        return cls(**cls.common_from_env(SERVICE, env),
+                   scheduler_interval=float(env.get("ACCOUNTS_SCHEDULER_INTERVAL") or 300))
