@@ -117,3 +117,10 @@ publishes(ACCOUNT_OPENED, AccountOpenedData, subject="the account id",
           summary="A customer account was opened (from a converted lead, or directly)")
 publishes(ACCOUNT_LINKED, AccountLinkedData, subject="the account id",
           summary="A converted lead was linked to the existing account of its company")
+
+
+# Credit (issue 9) registers its contracts with its own module; imported here so every
+# published type of the service is known wherever accounts' events are.
+from .credit.events import PUBLISHED as CREDIT_EVENTS  # noqa: E402
+
+PUBLISHED = (ACCOUNT_OPENED, ACCOUNT_LINKED, *CREDIT_EVENTS)

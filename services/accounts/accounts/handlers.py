@@ -15,6 +15,7 @@ from eventbus import Envelope, Subscription
 
 from . import domain
 from .companies import company_key
+from .credit.handlers import subscriptions as credit_subscriptions
 from .events import LEAD_CONVERTED, LeadConvertedIn
 from .models import Account, LeadLink
 from .records import Emit, link_lead, open_account
@@ -70,4 +71,5 @@ def _active_account_of_company(session: Session, company: str | None) -> Account
 def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:
     return {
         LEAD_CONVERTED: Subscription(partial(on_lead_converted, deps=deps), LeadConvertedIn().load),
+        **credit_subscriptions(deps.clock, deps.emit),
     }

@@ -83,3 +83,7 @@ class LeadLink(Base):
     linked_by: Mapped[str] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_lead_links_account", "account_id"),)
+
+
+# Credit's tables (issue 9) live in its capability packages; registered on this metadata here.
+from .credit import all_models as _credit_models  # noqa: E402,F401

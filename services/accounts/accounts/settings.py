@@ -6,12 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from httpapi import ServiceSettings
+from httpapi.service import environ_or_os
 
 SERVICE = "accounts"
 
 
 @dataclass(frozen=True)
 class Settings(ServiceSettings):
+    # ACCOUNTS_CREDIT_SCHEDULER_INTERVAL: seconds between passes of the credit timers
+    credit_scheduler_interval: float = 60.0
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        return cls(**cls.common_from_env(SERVICE, environ))
+        env = environ_or_os(environ)
+        return cls(**cls.common_from_env(SERVICE, environ),
+                   credit_scheduler_interval=float(env.get("ACCOUNTS_CREDIT_SCHEDULER_INTERVAL") or 60))
