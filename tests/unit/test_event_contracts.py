@@ -47,7 +47,8 @@ def test_accounts_reads_what_leads_publishes() -> None:
 
     data = LeadConvertedIn().load(_converted_payload())
     assert data["code"] == "L-000007" and data["converted_by"] == "rep1"
-    assert "contacts" not in data  # consumers keep only what they read
+    # the archive keeps the lead's contact persons
+    assert [c["name"] for c in data["contacts"]] == ["Wang Wu"]
 
 
 @pytest.mark.parametrize("from_lead", [True, False])

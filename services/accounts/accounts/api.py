@@ -1,10 +1,10 @@
-"""HTTP API of the accounts service: parse, apply the rules, serialize."""
+"""HTTP API of the accounts service: open, list and search, read the card, the audit trail."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -14,37 +14,26 @@ from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, PageQuerySchema, Problem
 from httpapi.paging import newest_first, page
 
-from . import domain
-from .context import AccountsContext
-from .models import Account, AccountAudit
-from .records import open_account
-from .schemas import (
-    AccountCreateSchema,
+from . import domain, web
+from .archive import rules as archive_rules
+from .archive.models import AccountContact, AccountEvaluation, AccountViolation
+from .archive.schemas import (
+    AccountDetailSchema,
     AccountListQuerySchema,
     AccountPageSchema,
-    AccountSchema,
-    AuditPageSchema,
+    CardEditSchema,
 )
+from .archive.service import apply_changes, contacts_of
+from .errors import Forbidden
+from .models import Account, AccountAudit
+from .records import open_account
+from .schemas import AccountCreateSchema, AuditPageSchema
+from .summary.service import credit_limit
 
-blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts", description="Customer accounts")
-OPENERS = (authn.ADMIN, authn.SALES_MANAGER, authn.INTEGRATION)
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1/accounts",
+                description="Customer accounts and their archive (客户档案)")
+OPENERS = (authn.ADMIN, authn.SALES_MANAGER, authn.INTEGRATION, authn.ARCHIVE_CLERK)
 READERS = authn.ROLES
-
-
-def _ctx() -> AccountsContext:
-    return current_app.extensions["accounts"]
-
-
-def _access(account: Account) -> domain.AccountAccess:
-    return domain.AccountAccess(owner_id=account.owner_id, owner_team=account.owner_team)
-
-
-def _visible_account(session: Session, account_id: str) -> Account:
-    """The account, or 404 — also when it exists but is not the caller's, so ids reveal nothing."""
-    account = session.get(Account, account_id)
-    if account is None or not domain.scope_for(current_principal()).allows(_access(account)):
-        raise Problem(404, "Not Found", f"no account {account_id}")
-    return account
 
 
 def _in_scope(stmt: Select[Any], scope: domain.Scope) -> Select[Any]:
@@ -55,20 +44,60 @@ def _in_scope(stmt: Select[Any], scope: domain.Scope) -> Select[Any]:
     return stmt.where(Account.owner_id == scope.owner_id)
 
 
+def _search(stmt: Select[Any], q: str) -> Select[Any]:
+    """A tax number, a phone (the account's or a contact's), else a name prefix."""
+    text = q.strip()
+    compact = text.replace(" ", "").upper()
+    if len(compact) == 18 and compact.isalnum() and any(c.isdigit() for c in compact[:8]):
+        return stmt.where(Account.tax_number == compact)
+    try:
+        phone = domain.normalize_phone(text) if sum(c.isdigit() for c in text) >= 5 else None
+    except ValueError:
+        phone = None
+    if phone is not None:
+        by_contact = select(AccountContact.account_id).where(
+            or_(AccountContact.phone == phone, AccountContact.mobile == phone))
+        return stmt.where(or_(Account.phone == phone, Account.id.in_(by_contact)))
+    pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return stmt.where(Account.name_key.like(pattern, escape="\\"))
+
+
+def raw(account: Account) -> dict[str, Any]:
+    """The account's columns as values (the response schema serializes them)."""
+    return {c.key: getattr(account, c.key) for c in Account.__table__.columns}
+
+
+def detail(session: Session, account: Account) -> dict[str, Any]:
+    """The card as the caller may see it: contacts, violations, evaluations, credit limit."""
+    data = raw(account)
+    data["contacts"] = contacts_of(session, account.id)
+    data["violations"] = list(session.scalars(
+        select(AccountViolation).where(AccountViolation.account_id == account.id)
+        .order_by(AccountViolation.occurred_on.desc()).limit(200)))
+    data["evaluations"] = list(session.scalars(
+        select(AccountEvaluation).where(AccountEvaluation.account_id == account.id)
+        .order_by(AccountEvaluation.recorded_at.desc()).limit(200)))
+    limit = credit_limit(session, account.id)
+    data["credit_limit"] = f"{limit:.2f}" if limit is not None else None
+    return web.mask_for(current_principal(), data)
+
+
 @blp.route("")
 class Accounts(MethodView):
     @blp.arguments(AccountCreateSchema)
-    @blp.response(201, AccountSchema)
+    @blp.response(201, AccountDetailSchema)
     @require_roles(*OPENERS)
-    def post(self, body: dict[str, Any]) -> Account:
-        """Open an account directly (not from a lead); audited with the caller as actor."""
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Open an account directly (not from a lead); its archive starts as a draft; audited
+        with the caller as actor."""
         principal = current_principal()
         owner_team = body["owner_team"]
         if owner_team is None and principal.is_manager:
             owner_team = principal.team
-        if not domain.can_assign_owner(principal, owner_team):
+        if not (domain.can_assign_owner(principal, owner_team)
+                or principal.has_any(authn.ARCHIVE_CLERK)):
             raise Problem(403, "Forbidden", "managers may only open accounts within their team")
-        ctx = _ctx()
+        ctx = web.ctx()
         with ctx.bus.session_factory() as session, session.begin():
             account = open_account(
                 session, ctx.bus.emit, at=ctx.clock(), actor=principal.sub,
@@ -76,29 +105,72 @@ class Accounts(MethodView):
                 company=body["company"], phone=body["phone"], email=body["email"],
                 owner_id=body["owner_id"], owner_team=owner_team,
             )
-        return account
+            return detail(session, account)
 
     @blp.arguments(AccountListQuerySchema, location="query")
     @blp.response(200, AccountPageSchema)
     @require_roles(*READERS)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Accounts the caller may see, newest first, keyset-paginated."""
-        stmt = _in_scope(select(Account), domain.scope_for(current_principal()))
-        if query["owner_id"]:
-            stmt = stmt.where(Account.owner_id == query["owner_id"])
+        """Accounts the caller may see, newest first, keyset-paginated; ``q`` searches by name
+        prefix, phone (the account's or a contact's) or tax number."""
+        principal = current_principal()
+        stmt = _in_scope(select(Account), domain.scope_for(principal))
+        for name in ("owner_id", "status", "archive_state", "grade"):
+            if query[name]:
+                stmt = stmt.where(getattr(Account, name) == query[name])
+        if query["q"]:
+            stmt = _search(stmt, query["q"])
         stmt = newest_first(stmt, Account.created_at, Account.id, query)
-        with _ctx().bus.session_factory() as session:
+        with web.ctx().bus.session_factory() as session:
             rows = list(session.scalars(stmt))
-        return page(rows, query["limit"], key=lambda a: (a.created_at, a.id))
+        result = page(rows, query["limit"], key=lambda a: (a.created_at, a.id))
+        if not archive_rules.sees_bank_account(principal):
+            result["items"] = [web.mask_for(principal, raw(a)) for a in result["items"]]
+        return result
 
 
 @blp.route("/<string:account_id>")
 class AccountById(MethodView):
-    @blp.response(200, AccountSchema)
+    @blp.response(200, AccountDetailSchema)
     @require_roles(*READERS)
-    def get(self, account_id: str) -> Account:
-        with _ctx().bus.session_factory() as session:
-            return _visible_account(session, account_id)
+    def get(self, account_id: str) -> dict[str, Any]:
+        """The archive card (客户档案表) with contacts, violation records and evaluations."""
+        with web.ctx().bus.session_factory() as session:
+            return detail(session, web.visible_account(session, account_id))
+
+    @blp.arguments(CardEditSchema)
+    @blp.response(200, AccountDetailSchema)
+    @blp.alt_response(403, description="Only the archive clerk edits directly; others submit a "
+                                       "change request")
+    @require_roles(*READERS)
+    def patch(self, body: dict[str, Any], account_id: str) -> dict[str, Any]:
+        """Edit archive fields directly (archive clerk 销售内勤(客户管理) only), with a written
+        reason; each field's before/after goes to the audit trail. Everyone else with access
+        submits a change request (``POST …/change-requests``)."""
+        principal = current_principal()
+        reason = body.pop("reason")
+        ctx = web.ctx()
+        with ctx.bus.session_factory() as session, session.begin():
+            account = web.visible_account(session, account_id, lock=True)
+            if not archive_rules.can_edit_directly(principal):
+                raise Forbidden("only the archive clerk edits the archive directly; submit a "
+                                "change request (POST …/change-requests)")
+            apply_changes(session, ctx.bus.emit, account, body, actor=principal.sub,
+                          reason=reason, at=ctx.clock())
+            return detail(session, account)
+
+
+def _audit_view(row: AccountAudit, mask: bool) -> dict[str, Any]:
+    changes = json.loads(row.changes or "{}")
+    out = {}
+    for name, change in changes.items():
+        if isinstance(change, dict) and "from" in change and "before" not in change:
+            change = {"before": change.get("from"), "after": change.get("to")}
+        if mask and name == "bank_account" and isinstance(change, dict):
+            change = {k: archive_rules.mask_bank_account(v) for k, v in change.items()}
+        out[name] = change
+    return {"id": row.id, "account_id": row.account_id, "at": row.at, "actor": row.actor,
+            "action": row.action, "reason": row.reason, "changes": out}
 
 
 @blp.route("/<string:account_id>/audit")
@@ -107,10 +179,14 @@ class AccountAuditTrail(MethodView):
     @blp.response(200, AuditPageSchema)
     @require_roles(*READERS)
     def get(self, query: dict[str, Any], account_id: str) -> dict[str, Any]:
-        """Every recorded change to the account, newest first."""
-        with _ctx().bus.session_factory() as session:
-            _visible_account(session, account_id)
+        """Every recorded change to the account, newest first: actor, time, reason and each
+        field's before/after. The trail is append-only (the database refuses updates)."""
+        mask = not archive_rules.sees_bank_account(current_principal())
+        with web.ctx().bus.session_factory() as session:
+            web.visible_account(session, account_id)
             stmt = select(AccountAudit).where(AccountAudit.account_id == account_id)
             stmt = newest_first(stmt, AccountAudit.at, AccountAudit.id, query)
             rows = list(session.scalars(stmt))
-        return page(rows, query["limit"], key=lambda r: (r.at, r.id))
+        result = page(rows, query["limit"], key=lambda r: (r.at, r.id))
+        result["items"] = [_audit_view(r, mask) for r in result["items"]]
+        return result

@@ -11,12 +11,31 @@ from typing import Any
 
 import phonenumbers
 
-from authn import ADMIN, INTEGRATION, SUPPORT_AGENT, Principal
+from authn import (
+    ADMIN,
+    ARCHIVE_CLERK,
+    BRAND_DEPT,
+    FINANCE,
+    GROUP_GM,
+    INTEGRATION,
+    REVIEW_GROUP,
+    SALES_GM,
+    SALES_OPS_MANAGER,
+    SALES_VP,
+    SERVICE_CLERK,
+    SUPPORT_AGENT,
+    SUPPORT_SUPERVISOR,
+    Principal,
+)
 
 ACTIVE = "active"
 OPENED, UPDATED, LINKED = "opened", "updated", "linked"  # audit actions
 DIRECT_REASON = "opened directly"  # audit reason when the opener gives none
 DEFAULT_REGION = "CN"
+# Roles that see every account: the archive's staff, support (what it needs to serve), the
+# management chain that grades, approves and reports.
+SEES_ALL = (ARCHIVE_CLERK, SERVICE_CLERK, REVIEW_GROUP, SALES_OPS_MANAGER, SALES_VP, SALES_GM,
+            GROUP_GM, BRAND_DEPT, FINANCE, SUPPORT_SUPERVISOR)
 # Fields whose changes the audit trail records.
 AUDITED_FIELDS = ("name", "company", "phone", "email", "owner_id", "owner_team", "status")
 
@@ -51,8 +70,8 @@ def link_reason(lead_code: str) -> str:
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The audited fields that differ, as ``{field: {"from": old, "to": new}}``."""
-    return {f: {"from": before.get(f), "to": after.get(f)}
+    """The audited fields that differ, as ``{field: {"before": old, "after": new}}``."""
+    return {f: {"before": before.get(f), "after": after.get(f)}
             for f in AUDITED_FIELDS if before.get(f) != after.get(f)}
 
 
@@ -85,9 +104,9 @@ class Scope:
 
 
 def scope_for(principal: Principal) -> Scope:
-    """Admins, support agents and integrations see every account; managers their team's (and
-    their own); reps the accounts they own."""
-    if principal.has_any(ADMIN, SUPPORT_AGENT, INTEGRATION):
+    """The archive's staff, support, the management chain, admins and integrations see every
+    account; managers their team's (and their own); reps the accounts they own."""
+    if principal.has_any(ADMIN, SUPPORT_AGENT, INTEGRATION, *SEES_ALL):
         return Scope(everything=True)
     if principal.is_manager and principal.team:
         return Scope(owner_id=principal.sub, team=principal.team)

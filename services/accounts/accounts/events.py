@@ -77,6 +77,8 @@ class LeadConvertedIn(Schema):
     owner_id = fields.String(required=True)
     owner_team = fields.String(load_default=None, allow_none=True)
     converted_by = fields.String(required=True)
+    contacts = fields.List(fields.Dict(), load_default=list,
+                           metadata={"description": "the lead's contact persons (first: primary)"})
 
 
 # --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------
@@ -119,8 +121,13 @@ publishes(ACCOUNT_LINKED, AccountLinkedData, subject="the account id",
           summary="A converted lead was linked to the existing account of its company")
 
 
-# Credit (issue 9) registers its contracts with its own module; imported here so every
-# published type of the service is known wherever accounts' events are.
-from .credit.events import PUBLISHED as CREDIT_EVENTS  # noqa: E402
+# The capabilities' published contracts, registered whenever the service's events are loaded.
+from .archive import events as archive_events  # noqa: E402
 
+# Credit (issue 9) registers its contracts with its own module.
+from .credit.events import PUBLISHED as CREDIT_EVENTS  # noqa: E402
+from .grading import events as grading_events  # noqa: E402
+from .points import events as points_events  # noqa: E402
+
+CAPABILITY_EVENTS = (archive_events, grading_events, points_events)
 PUBLISHED = (ACCOUNT_OPENED, ACCOUNT_LINKED, *CREDIT_EVENTS)

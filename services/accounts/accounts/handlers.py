@@ -18,6 +18,8 @@ from .companies import company_key
 from .credit.handlers import subscriptions as credit_subscriptions
 from .events import LEAD_CONVERTED, LeadConvertedIn
 from .models import Account, LeadLink
+from .points.events import LEAD_REGISTERED, VISIT_RECORDED, LeadRegisteredIn, VisitRecordedIn
+from .points.service import note_referral, referral_attended
 from .records import Emit, link_lead, open_account
 
 
@@ -55,7 +57,37 @@ def on_lead_converted(session: Session, event: Envelope, data: dict[str, Any], *
         phone=data["phone"], email=data["email"], owner_id=data["owner_id"],
         owner_team=data["owner_team"], source_lead_id=data["lead_id"],
         source_lead_code=data["code"], source_lead_name=data["name"],
+        contacts=lead_contacts(data),
     )
+
+
+def lead_contacts(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lead's contact persons for the archive card: the first is the primary contact (the
+    lead's own person when the event lists none); others are secondary."""
+    people = [c for c in data.get("contacts") or [] if isinstance(c, dict) and c.get("name")]
+    if not people:
+        people = [{"name": data["name"], "phone": data["phone"], "email": data["email"]}]
+    out = []
+    for i, c in enumerate(people[:50]):
+        phone = c.get("phone")
+        out.append({"category": "primary" if i == 0 else "secondary",
+                    "name": str(c["name"])[:100], "phone": str(phone)[:32] if phone else None,
+                    "email": str(c["email"])[:254] if c.get("email") else None})
+    return out
+
+
+def on_lead_registered(session: Session, event: Envelope, data: dict[str, Any], *,
+                       deps: HandlerDeps) -> None:
+    """A lead referred by an account: remember it, so its attendance earns points (§2.8)."""
+    if data.get("referrer_type") == "account" and data.get("referrer_id"):
+        note_referral(session, lead_id=data["lead_id"], lead_code=data["code"],
+                      account_id=data["referrer_id"], at=deps.clock())
+
+
+def on_visit_recorded(session: Session, event: Envelope, data: dict[str, Any], *,
+                      deps: HandlerDeps) -> None:
+    """A referred lead came (a recorded visit): its referrer earns the referral points, once."""
+    referral_attended(session, deps.emit, lead_id=data["lead_id"], at=deps.clock())
 
 
 def _active_account_of_company(session: Session, company: str | None) -> Account | None:
@@ -71,5 +103,8 @@ def _active_account_of_company(session: Session, company: str | None) -> Account
 def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:
     return {
         LEAD_CONVERTED: Subscription(partial(on_lead_converted, deps=deps), LeadConvertedIn().load),
+        LEAD_REGISTERED: Subscription(partial(on_lead_registered, deps=deps),
+                                      LeadRegisteredIn().load),
+        VISIT_RECORDED: Subscription(partial(on_visit_recorded, deps=deps), VisitRecordedIn().load),
         **credit_subscriptions(deps.clock, deps.emit),
     }

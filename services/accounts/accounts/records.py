@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,9 @@ from servicedb import next_code
 from . import domain
 from .companies import company_key
 from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, linked_payload, opened_payload
-from .models import Account, AccountAudit, CodeCounter, LeadLink
+from .models import Account, AccountAudit, AccountContact, CodeCounter, LeadLink
 
+CONTACT_KEYS = ("category", "name", "department_title", "phone", "fax", "mobile", "email")
 Emit = Callable[[Session, str, dict[str, Any], str | None], Envelope]
 
 
@@ -42,17 +43,29 @@ def open_account(session: Session, emit: Emit, *, at: datetime, actor: str, reas
                  name: str, company: str | None, phone: str | None, email: str | None,
                  owner_id: str, owner_team: str | None, source_lead_id: str | None = None,
                  source_lead_code: str | None = None,
-                 source_lead_name: str | None = None) -> Account:
-    """Open an active account, audit it and announce ``accounts.account.opened.v1``."""
+                 source_lead_name: str | None = None,
+                 contacts: Sequence[Mapping[str, Any]] = ()) -> Account:
+    """Open an active account whose archive starts as a draft (§2.5: the clerk completes it,
+    the review group grades it, the group GM approves it), with its contact persons; audit it
+    and announce ``accounts.account.opened.v1``."""
     account = Account(
         id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "C"), name=name,
         company=company, phone=phone, email=email, owner_id=owner_id, owner_team=owner_team,
         source_lead_id=source_lead_id, status=domain.ACTIVE, company_key=company_key(company),
-        created_at=at, updated_at=at, version=1,
+        created_at=at, updated_at=at, version=1, name_key=name.lower(), archive_state="draft",
+        points_balance=0,
     )
     session.add(account)
     session.flush()
-    audit(session, account, at=at, actor=actor, action=domain.OPENED, reason=reason, before={})
+    for position, contact in enumerate(contacts):
+        session.add(AccountContact(id=str(uuid.uuid4()), account_id=account.id, position=position,
+                                   **{k: contact.get(k) for k in CONTACT_KEYS}))
+    row = audit(session, account, at=at, actor=actor, action=domain.OPENED, reason=reason, before={})
+    if contacts:
+        changed = json.loads(row.changes)
+        changed["contacts"] = {"before": None,
+                               "after": [{k: c.get(k) for k in CONTACT_KEYS} for c in contacts]}
+        row.changes = json.dumps(changed, ensure_ascii=False)
     emit(session, ACCOUNT_OPENED, opened_payload(
         account, opened_by=actor, source_lead_code=source_lead_code,
         source_lead_name=source_lead_name), account.id)

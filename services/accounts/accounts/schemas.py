@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from httpapi import PageQuerySchema, StrictSchema
+from httpapi import StrictSchema
 from httpapi.schemas import UtcDateTime
 
 from .domain import normalize_email, normalize_phone
@@ -41,32 +40,6 @@ class AccountCreateSchema(StrictSchema):
         return data
 
 
-class AccountSchema(Schema):
-    id = fields.String()
-    code = fields.String()
-    name = fields.String()
-    company = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    owner_id = fields.String()
-    owner_team = fields.String(allow_none=True)
-    source_lead_id = fields.String(allow_none=True,
-                                   metadata={"description": "The lead this account was converted from"})
-    status = fields.String(metadata={"description": "active"})
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
-    version = fields.Integer()
-
-
-class AccountListQuerySchema(PageQuerySchema):
-    owner_id = fields.String(load_default=None)
-
-
-class AccountPageSchema(Schema):
-    items = fields.List(fields.Nested(AccountSchema))
-    next_cursor = fields.String(allow_none=True)
-
-
 class AuditSchema(Schema):
     id = fields.String()
     account_id = fields.String()
@@ -74,10 +47,7 @@ class AuditSchema(Schema):
     actor = fields.String()
     action = fields.String(metadata={"description": "opened | updated | …"})
     reason = fields.String()
-    changes = fields.Method("_changes", metadata={"description": '{field: {"from": old, "to": new}}'})
-
-    def _changes(self, row: Any) -> dict[str, Any]:
-        return json.loads(row.changes or "{}")
+    changes = fields.Dict(metadata={"description": '{field: {"before": old, "after": new}}'})
 
 
 class AuditPageSchema(Schema):

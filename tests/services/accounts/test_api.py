@@ -27,7 +27,7 @@ def test_open_directly_normalizes_audits_and_emits(client, admin, accounts_ctx):
     audit = client.get(f"{URL}/{account['id']}/audit", headers=admin).json["items"]
     assert [(a["action"], a["actor"], a["reason"]) for a in audit] == [
         ("opened", "admin", "signed at the trade fair")]
-    assert audit[0]["changes"]["name"] == {"from": None, "to": "Li Si"}
+    assert audit[0]["changes"]["name"] == {"before": None, "after": "Li Si"}
 
     [event] = outbox_events(accounts_ctx.bus, "accounts.account.opened.v1")
     assert event["subject"] == account["id"] and event["source"] == "crm/accounts"

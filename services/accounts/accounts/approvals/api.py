@@ -16,7 +16,7 @@ from ..credit import web
 from . import service
 from .models import CreditRequest, Decision
 from .rules import ApprovalError
-from .schemas import DecisionCreateSchema, RequestCreateSchema, RequestListSchema, RequestSchema
+from .schemas import CreditDecisionCreateSchema, RequestCreateSchema, RequestListSchema, RequestSchema
 
 blp = Blueprint("credit_requests", __name__, url_prefix="/api/v1/accounts",
                 description="Credit limit-change requests and one-order exceptions, four-level approval")
@@ -69,7 +69,7 @@ class RequestById(MethodView):
 
 @blp.route("/<string:account_id>/credit/requests/<string:request_id>/decisions")
 class Decisions(MethodView):
-    @blp.arguments(DecisionCreateSchema)
+    @blp.arguments(CreditDecisionCreateSchema)
     @blp.response(201, RequestSchema)
     @require_roles(*authn.ROLES)
     def post(self, body: dict[str, Any], account_id: str, request_id: str) -> dict[str, Any]:

@@ -28,14 +28,14 @@ class RequestCreateSchema(StrictSchema):
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
 
 
-class DecisionCreateSchema(StrictSchema):
+class CreditDecisionCreateSchema(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(["approved", "rejected"]))
     opinion = fields.String(required=True, validate=_text, metadata={"description": "审核意见"})
     step = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4),
                           metadata={"description": "the step decided (refused if not the current one)"})
 
 
-class DecisionSchema(Schema):
+class CreditDecisionSchema(Schema):
     step = fields.Integer()
     role = fields.String()
     decided_by = fields.String()
@@ -62,7 +62,7 @@ class RequestSchema(Schema):
     requested_by = fields.String()
     requested_at = UtcDateTime()
     closed_at = UtcDateTime(allow_none=True)
-    decisions = fields.List(fields.Nested(DecisionSchema))
+    decisions = fields.List(fields.Nested(CreditDecisionSchema))
 
     def _awaiting(self, request: dict[str, Any]) -> str | None:
         if request["status"] != "pending":

@@ -20,6 +20,7 @@ from ..credit.state import available, limit_in_force
 from ..holds import rules as hold_rules
 from ..holds.service import has_default
 from ..ledger.service import LedgerError, Op, check_currency
+from ..limits.grade_port import archive_approved
 from .models import EXPIRED, HELD, RELEASED, RESERVED, CreditCheck
 
 _HOLD_CODES = {hold_rules.MANUAL: "manual_hold", hold_rules.OVERDUE_DEFAULT: "overdue_beyond_2_months",
@@ -32,7 +33,7 @@ def reasons_for(op: Op, amount: Decimal) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if op.account.status == "lost":
         out.append({"code": "account_lost", "detail": "the account is lost"})
-    if row.archive_approved_at is None:
+    if row.archive_approved_at is None and not archive_approved(op.session, op.account.id):
         out.append({"code": "archive_not_approved", "detail": "the customer archive is not approved"})
     if row.hold_state == hold_rules.ON_HOLD:
         for reason in row.hold_reasons:

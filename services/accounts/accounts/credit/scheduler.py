@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from eventbus import ServiceBus
 
 from ..approvals.service import run_expiries
+from ..archive import service as archive
 from ..checks.models import RESERVED, CreditCheck
 from ..checks.service import release
 from ..holds import rules as hold_rules
@@ -61,11 +62,14 @@ def run_overdue(session_factory: sessionmaker[Session], bus: ServiceBus, now: da
                     out[events.PAYMENT_OVERDUE] += 1
                 if charge.defaulted_on is None and charge.due_on < limit:
                     charge.defaulted_on = today
-                    holds.record_violation(
-                        session, account.id, charge_id=charge.id, at=now, type_="default_liability",
-                        description=f"order {charge.order_id}: {charge.balance} {charge.currency} "
-                                    f"due {charge.due_on.isoformat()} unpaid for more than "
-                                    f"{policy.default_liability_months} months")
+                    description = (f"order {charge.order_id}: {charge.balance} {charge.currency} "
+                                   f"due {charge.due_on.isoformat()} unpaid for more than "
+                                   f"{policy.default_liability_months} months")
+                    holds.record_violation(session, account.id, charge_id=charge.id, at=now,
+                                           type_="default_liability", description=description)
+                    archive.record_violation(session, account, occurred_on=today,
+                                             kind="default_liability", description=description,
+                                             actor="credit", at=now)
                     row = credit_row(session, account.id, policy.default_currency)
                     if holds.place(session, bus.emit, account, row, [hold_rules.OVERDUE_DEFAULT],
                                    at=now, actor="scheduler", note=f"order {charge.order_id}"):

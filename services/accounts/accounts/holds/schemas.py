@@ -21,7 +21,7 @@ class HoldEntrySchema(Schema):
     note = fields.String(allow_none=True)
 
 
-class ViolationSchema(Schema):
+class CreditViolationSchema(Schema):
     id = fields.String()
     charge_id = fields.String(allow_none=True)
     at = UtcDateTime()
@@ -33,4 +33,4 @@ class HoldViewSchema(Schema):
     state = fields.String()
     reasons = fields.List(fields.String())
     history = fields.List(fields.Nested(HoldEntrySchema))
-    violations = fields.List(fields.Nested(ViolationSchema))
+    violations = fields.List(fields.Nested(CreditViolationSchema))

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..archive import service as archive
 from ..checks.models import CONVERTED, RESERVED, CreditCheck
 from ..credit import events
 from ..credit.models import CreditAccount
@@ -93,6 +94,7 @@ def post_charge(op: Op, *, order_id: str, amount: Decimal, currency: str | None,
                     issued_on=issued, due_on=due, created_at=op.now, created_by=op.actor)
     op.session.add(charge)
     op.row.outstanding += amount
+    archive.record_purchase(op.session, op.emit, op.account.id, at=op.now, actor=op.actor)
     if op.row.unapplied > ZERO:
         payments = op.session.scalars(select(Payment).where(
             Payment.account_id == op.account.id, Payment.unallocated > ZERO)

@@ -29,8 +29,9 @@ def test_windows_and_formula() -> None:
 
 
 def test_credit_view_shows_inputs_and_cash_before_delivery(  # type: ignore[no-untyped-def]
-        api, post, finance, open_account, approve_archive, credit_ctx):
+        api, post, finance, open_account, approve_archive, credit_ctx, set_grade):
     account = open_account()
+    set_grade(account, "A")  # coefficient 1.20 in the archive's default policy
     # Q1 2026 is the last period (today 2026-06-15): 1000 due, 600 paid by the due date.
     post(f"{A}/{account}/charges", finance, {"order_id": "A", "amount": "600.00",
          "issued_on": "2026-01-10", "due_on": "2026-02-10"})
@@ -44,19 +45,20 @@ def test_credit_view_shows_inputs_and_cash_before_delivery(  # type: ignore[no-u
     inputs = view["inputs"]
     assert inputs["sales_total"] == "12000.00" and inputs["monthly_average_sales"] == "1000.00"
     assert inputs["due_last_period"] == "1000.00" and inputs["paid_on_time"] == "600.00"
-    assert inputs["on_time_rate"] == "0.6000" and inputs["grade_coefficient"] == "1.00"
+    assert inputs["on_time_rate"] == "0.6000" and inputs["grade_coefficient"] == "1.20"
     assert inputs["performance_period"] == {"from": "2026-01-01", "until": "2026-04-01"}
-    assert view["standard_limit"] == "600.00" and view["effective_limit"] is None
+    assert inputs["grade"] == "A" and view["standard_limit"] == "720.00"  # 1000 * 0.6 * 1.2
+    assert view["effective_limit"] is None
     assert view["cash_before_delivery"] is True and view["archive_approved"] is False
     assert view["exposure"] == "11000.00" and view["hold"] == {"state": "none", "reasons": []}
 
     approve_archive(account)
     view = api.get(f"{A}/{account}/credit", headers=finance).json
-    assert view["effective_limit"] == "600.00" and view["archive_approved"] is True
+    assert view["effective_limit"] == "720.00" and view["archive_approved"] is True
     [changed] = outbox_events(credit_ctx.bus, "accounts.credit.limit_changed.v1")
-    assert changed["data"]["cause"] == "archive_approval" and changed["data"]["new_limit"] == "600.00"
+    assert changed["data"]["cause"] == "archive_approval" and changed["data"]["new_limit"] == "720.00"
     assert changed["data"]["old_limit"] is None
-    # exposure 11000 over the 600 limit: on hold for it
+    # exposure 11000 over the 720 limit: on hold for it
     assert view["hold"] == {"state": "on_hold", "reasons": ["over_limit"]}
 
 

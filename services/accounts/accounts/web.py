@@ -1,0 +1,40 @@
+"""Shared request helpers of the accounts API: the context, the visible account, masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from authn import Principal
+from authn.flask import current_principal
+
+from . import domain
+from .archive import rules as archive_rules
+from .context import AccountsContext
+from .errors import NotFound
+from .models import Account
+
+
+def ctx() -> AccountsContext:
+    return current_app.extensions["accounts"]
+
+
+def access(account: Account) -> domain.AccountAccess:
+    return domain.AccountAccess(owner_id=account.owner_id, owner_team=account.owner_team)
+
+
+def visible_account(session: Session, account_id: str, *, lock: bool = False) -> Account:
+    """The account, or 404 — also when it exists but is not the caller's, so ids reveal nothing."""
+    account = session.get(Account, account_id, with_for_update=lock) if len(account_id) <= 36 else None
+    if account is None or not domain.scope_for(current_principal()).allows(access(account)):
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+def mask_for(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    """Bank account numbers masked for roles that do not need them."""
+    if not archive_rules.sees_bank_account(principal) and data.get("bank_account"):
+        data["bank_account"] = archive_rules.mask_bank_account(data["bank_account"])
+    return data
