@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..approvals.models import CreditRequest, Decision, TemporaryIncrease
 from ..checks.models import CreditCheck
+from ..deals.models import Deal
 from ..holds.models import HoldEntry, Violation
 from ..ledger.models import Allocation, Charge, CreditNote, Payment
 from .models import CreditAccount
 from .policy import CreditPolicyChange, CreditPolicyRow
 
-__all__ = ["Allocation", "Charge", "CreditAccount", "CreditCheck", "CreditNote", "CreditPolicyChange",
-           "CreditPolicyRow", "CreditRequest", "Decision", "HoldEntry", "Payment", "TemporaryIncrease",
-           "Violation"]
+__all__ = ["Allocation", "Charge", "CreditAccount", "CreditCheck", "CreditNote",
+           "CreditPolicyChange", "CreditPolicyRow", "CreditRequest", "Deal", "Decision", "HoldEntry",
+           "Payment", "TemporaryIncrease", "Violation"]

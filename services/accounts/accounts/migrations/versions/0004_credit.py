@@ -1,5 +1,6 @@
 """credit: ledger (charges, payments, allocations, credit notes), credit rows, checks,
-holds with history and violations, limit-change requests and temporary increases, the policy
+holds with history and violations, limit-change requests and temporary increases, deals, the
+policy
 
 Revision ID: 0004
 Revises: 0003
@@ -223,10 +224,47 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('credit_notes', schema=None) as batch_op:
         batch_op.create_index('ix_credit_notes_account', ['account_id'], unique=False)
-
+    op.create_table('credit_deals',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('account_id', sa.String(length=36), nullable=False),
+    sa.Column('rep_id', sa.String(length=100), nullable=False),
+    sa.Column('rep_team', sa.String(length=100), nullable=True),
+    sa.Column('product', sa.String(length=200), nullable=True),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('small_deposit', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('small_deposit_on', sa.Date(), nullable=True),
+    sa.Column('large_deposit', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('large_deposit_on', sa.Date(), nullable=True),
+    sa.Column('contract', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('contract_on', sa.Date(), nullable=True),
+    sa.Column('payment', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('payment_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_credit_deals_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_deals')),
+    sa.UniqueConstraint('code', name=op.f('uq_credit_deals_code'))
+    )
+    with op.batch_alter_table('credit_deals', schema=None) as batch_op:
+        batch_op.create_index('ix_credit_deals_account', ['account_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_credit_deals_contract', ['contract_on'], unique=False)
+        batch_op.create_index('ix_credit_deals_large', ['large_deposit_on'], unique=False)
+        batch_op.create_index('ix_credit_deals_payment', ['payment_on'], unique=False)
+        batch_op.create_index('ix_credit_deals_small', ['small_deposit_on'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('credit_deals', schema=None) as batch_op:
+        batch_op.drop_index('ix_credit_deals_small')
+        batch_op.drop_index('ix_credit_deals_payment')
+        batch_op.drop_index('ix_credit_deals_large')
+        batch_op.drop_index('ix_credit_deals_contract')
+        batch_op.drop_index('ix_credit_deals_account')
+
+    op.drop_table('credit_deals')
     with op.batch_alter_table('credit_notes', schema=None) as batch_op:
         batch_op.drop_index('ix_credit_notes_account')
 
