@@ -32,6 +32,7 @@ APPROVAL_REQUESTED = "accounts.credit.approval_requested.v1"
 APPROVAL_DECIDED = "accounts.credit.approval_decided.v1"
 TEMPORARY_INCREASE_EXPIRING = "accounts.credit.temporary_increase_expiring.v1"
 ARCHIVE_APPROVED = "accounts.archive.approved.v1"  # consumed: sets the first effective limit
+STATUS_CHANGED = "accounts.account.status_changed.v1"  # consumed: lost → hold
 
 
 def account_fields(account: Account) -> dict[str, Any]:
@@ -143,6 +144,17 @@ class ArchiveApprovedIn(Schema):
 
     account_id = fields.String(required=True)
     approved_by = fields.String(load_default="archive")
+
+
+class StatusChangedIn(Schema):
+    """What credit reads of ``accounts.account.status_changed.v1``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    account_id = fields.String(required=True)
+    new_status = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
 
 
 PUBLISHED = (INVOICE_ISSUED, DEPOSIT_RECEIVED, PAYMENT_OVERDUE, HOLD_PLACED, HOLD_RELEASED,

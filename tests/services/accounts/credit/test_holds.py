@@ -69,3 +69,34 @@ def test_overdue_notice_then_default_liability_then_payment_releases(  # type: i
     assert hold["state"] == "released" and hold["history"][-1]["note"] == "payment received"
     [released] = outbox_events(bus, "accounts.credit.hold_released.v1")
     assert released["data"]["reason"] == "payment received"
+
+
+def test_a_lost_account_goes_on_hold_once_and_comes_back(api, hdr, open_account, credit_ctx):  # type: ignore[no-untyped-def]
+    from accounts.models import Account
+    from testkit.events import envelope, publish, running_worker, wait_settled
+
+    account = open_account()
+    finance = hdr("finance", "finance")
+
+    def status(value: str) -> object:
+        with credit_ctx.bus.session_factory() as session, session.begin():
+            row = session.get(Account, account)
+            old, row.status = row.status, value
+        return envelope("accounts.account.status_changed.v1", {
+            "account_id": account, "old_status": old, "new_status": value, "reason": "no orders",
+            "version": 2}, subject=account, source="crm/accounts")
+
+    with running_worker(credit_ctx.bus) as bus:
+        lost = status("lost")
+        publish(bus, lost)
+        publish(bus, lost)  # redelivered: applied once
+        wait_settled(bus, "duplicate")
+        hold = api.get(f"{A}/{account}/credit/hold", headers=finance).json
+        assert hold["state"] == "on_hold" and hold["reasons"] == ["account_lost"]
+        check = api.post(f"{A}/{account}/credit/checks", headers=hdr("erp", "integration"),
+                         json={"order_id": "L1", "amount": "1.00"}).json
+        assert "account_lost" in {r["code"] for r in check["reasons"]}
+        publish(bus, status("active"))
+        wait_settled(bus, "handled", 2)
+    assert api.get(f"{A}/{account}/credit/hold", headers=finance).json["state"] == "released"
+    assert len(outbox_events(credit_ctx.bus, "accounts.credit.hold_placed.v1")) == 1
