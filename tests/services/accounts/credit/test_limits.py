@@ -91,3 +91,17 @@ def test_recompute_on_demand_and_policy_is_audited(  # type: ignore[no-untyped-d
     assert bad.status_code == 422 and "nope" in bad.json["errors"]["json"]["changes"]
     assert api.put("/api/v1/credit/policy", headers=reviewer,
                    json={"reason": "x", "changes": {}}).status_code == 403
+
+
+def test_scheduled_recomputation_of_every_account(  # type: ignore[no-untyped-def]
+        api, post, finance, open_account, credit_ctx, clock, set_grade):
+    from accounts.limits.service import recompute_all
+
+    first, second = open_account("First Co"), open_account("Second Co")
+    set_grade(first, "B")
+    post(f"{A}/{first}/charges", finance, {"order_id": "F1", "amount": "12000.00",
+         "issued_on": "2026-06-01"})
+    assert recompute_all(credit_ctx.bus.session_factory, clock(), batch=1) >= 2
+    views = {a: api.get(f"{A}/{a}/credit", headers=finance).json for a in (first, second)}
+    assert views[first]["inputs"]["standard_limit"] == "1000.00"  # 12000 / 12 * 1.00 * 1.00
+    assert views[first]["computed_at"] is not None and views[second]["computed_at"] is not None
