@@ -11,6 +11,7 @@ from httpapi import create_service_app, problem_response
 from .api import blp
 from .archive.api import blp as archive_blp
 from .context import AccountsContext
+from .credit.blueprints import BLUEPRINTS as CREDIT_BLUEPRINTS
 from .errors import AccountsError, Invalid
 from .grading.api import blp as grading_blp
 from .points.api import blp as points_blp
@@ -36,10 +37,12 @@ def create_app(ctx: AccountsContext | None = None, verifier: authn.Verifier | No
     ctx = ctx or build()
     app = create_service_app(
         context=ctx, title="CRM Accounts",
-        blueprints=[policy_blp, summary_blp, blp, archive_blp, grading_blp, points_blp],
+        blueprints=[policy_blp, summary_blp, blp, archive_blp, grading_blp, points_blp,
+                    *CREDIT_BLUEPRINTS],
         verifier=verifier,
         description="Customer accounts and their archive (客户档案): audited edits and change "
-                    "requests, the archive flow, A-E grading, referral points, the grade summary.",
+                    "requests, the archive flow, A-E grading, referral points, the grade summary; "
+                    "credit: ledger, limits, checks, holds, limit-change approvals.",
     )
     app.register_error_handler(AccountsError, _problem)
     app.register_error_handler(IntegrityError, _integrity)

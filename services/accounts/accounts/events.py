@@ -123,7 +123,11 @@ publishes(ACCOUNT_LINKED, AccountLinkedData, subject="the account id",
 
 # The capabilities' published contracts, registered whenever the service's events are loaded.
 from .archive import events as archive_events  # noqa: E402
+
+# Credit (issue 9) registers its contracts with its own module.
+from .credit.events import PUBLISHED as CREDIT_EVENTS  # noqa: E402
 from .grading import events as grading_events  # noqa: E402
 from .points import events as points_events  # noqa: E402
 
 CAPABILITY_EVENTS = (archive_events, grading_events, points_events)
+PUBLISHED = (ACCOUNT_OPENED, ACCOUNT_LINKED, *CREDIT_EVENTS)

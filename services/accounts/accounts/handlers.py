@@ -15,6 +15,7 @@ from eventbus import Envelope, Subscription
 
 from . import domain
 from .companies import company_key
+from .credit.handlers import subscriptions as credit_subscriptions
 from .events import LEAD_CONVERTED, LeadConvertedIn
 from .models import Account, LeadLink
 from .points.events import LEAD_REGISTERED, VISIT_RECORDED, LeadRegisteredIn, VisitRecordedIn
@@ -105,4 +106,5 @@ def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:
         LEAD_REGISTERED: Subscription(partial(on_lead_registered, deps=deps),
                                       LeadRegisteredIn().load),
         VISIT_RECORDED: Subscription(partial(on_visit_recorded, deps=deps), VisitRecordedIn().load),
+        **credit_subscriptions(deps.clock, deps.emit),
     }

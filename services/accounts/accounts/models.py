@@ -161,3 +161,6 @@ __all__ = [
     "AccountViolation", "AccountsPolicyChange", "AccountsPolicyRow", "Base", "ChangeRequest",
     "CodeCounter", "ExportLog", "GradeAssessment", "LeadLink", "PointsEntry", "ReferredLead",
 ]
+
+# Credit's tables (issue 9) live in its capability packages; registered on this metadata here.
+from .credit import all_models as _credit_models  # noqa: E402,F401

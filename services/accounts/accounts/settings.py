@@ -14,9 +14,12 @@ SERVICE = "accounts"
 @dataclass(frozen=True)
 class Settings(ServiceSettings):
     scheduler_interval: float = 300.0  # ACCOUNTS_SCHEDULER_INTERVAL: seconds between rule passes
+    # ACCOUNTS_CREDIT_SCHEDULER_INTERVAL: seconds between passes of the credit timers
+    credit_scheduler_interval: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = environ_or_os(environ)
         return cls(**cls.common_from_env(SERVICE, env),
-                   scheduler_interval=float(env.get("ACCOUNTS_SCHEDULER_INTERVAL") or 300))
+                   scheduler_interval=float(env.get("ACCOUNTS_SCHEDULER_INTERVAL") or 300),
+                   credit_scheduler_interval=float(env.get("ACCOUNTS_CREDIT_SCHEDULER_INTERVAL") or 60))

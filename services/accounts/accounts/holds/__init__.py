@@ -1,0 +1,1 @@
+"""Holds: none → on hold → released per account, with history, events and violation records."""

@@ -1,0 +1,1 @@
+"""The ledger: charges (orders/invoices), payments allocated oldest first, credit notes."""

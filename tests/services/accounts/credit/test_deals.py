@@ -1,0 +1,61 @@
+"""Deals 小定 → 大定 → 签约 → 交款: deposit events at once, stages in order, the registers."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from testkit.events import outbox_events
+
+pytestmark = pytest.mark.integration
+A = "/api/v1/accounts"
+
+
+def test_deal_stages_deposit_events_and_registers(api, post, hdr, open_account, credit_ctx):  # type: ignore[no-untyped-def]
+    account = open_account(owner_id="rep1", owner_team="east")
+    rep = hdr("rep1", "sales_rep", team="east")
+    deal = post(f"{A}/{account}/deals", rep, {"stage": "small_deposit", "amount": "2000.00",
+                "product": "=cmd|' /C calc'!A0", "on": "2026-06-01"})
+    assert deal["stage"] == "small_deposit" and deal["code"] == "D-000001"
+    url = f"{A}/{account}/deals/{deal['id']}/stages"
+    assert api.post(url, headers=rep, json={"stage": "contract", "amount": "1.00"}).status_code == 409
+    assert api.post(url, headers=rep, json={"stage": "large_deposit", "amount": "1.001"}).status_code == 422
+    post(url, rep, {"stage": "large_deposit", "amount": "20000.00", "on": "2026-06-05"}, status=200)
+    post(url, rep, {"stage": "contract", "amount": "200000.00", "on": "2026-06-10"}, status=200)
+    paid = post(url, rep, {"stage": "payment", "amount": "180000.00", "on": "2026-06-12"}, status=200)
+    assert paid["stage"] == "payment" and paid["contract"] == "200000.00"
+    assert api.post(url, headers=rep, json={"stage": "payment", "amount": "1.00"}).status_code == 409
+    assert api.post(f"{A}/{account}/deals", headers=rep,
+                    json={"stage": "contract", "amount": "1.00"}).status_code == 422
+
+    deposits = outbox_events(credit_ctx.bus, "accounts.deposit.received.v1")
+    assert [(e["data"]["stage"], e["data"]["amount"]) for e in deposits] == [
+        ("small_deposit", "2000.00"), ("large_deposit", "20000.00")]
+    assert deposits[0]["data"]["deal_id"] == deal["id"] and deposits[0]["data"]["owner_id"] == "rep1"
+
+    manager = hdr("boss", "sales_manager", team="east")
+    resp = api.get("/api/v1/credit/registers/small_deposits?from=2026-06-01&until=2026-07-01",
+                   headers=manager)
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    text = resp.get_data(as_text=True)
+    assert text.startswith("\ufeff小订明细表") and "D-000001" in text and "2000.00" in text
+    assert "'=cmd" in text  # neutralised, never a formula
+    other = hdr("boss2", "sales_manager", team="west")
+    assert "D-000001" not in api.get(
+        "/api/v1/credit/registers/contracts?from=2026-06-01&until=2026-07-01",
+        headers=other).get_data(as_text=True)
+    sales = api.get("/api/v1/credit/registers/sales?from=2026-06-01&until=2026-07-01&format=xlsx",
+                    headers=hdr("finance", "finance"))
+    assert sales.status_code == 200
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(sales.get_data())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:8] == ("rep1", "east", 1, 1, 1, "200000.00", 1, "180000.00")
+    assert api.get("/api/v1/credit/registers/nope?from=2026-06-01&until=2026-07-01",
+                   headers=manager).status_code == 404
+    assert api.get("/api/v1/credit/registers/sales?from=2026-06-01&until=2026-05-01",
+                   headers=manager).status_code == 422
+    assert api.get("/api/v1/credit/registers/sales?from=2026-06-01&until=2026-07-01",
+                   headers=rep).status_code == 403
