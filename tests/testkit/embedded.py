@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -41,10 +42,11 @@ class Embedded:
         return str(resp.json()["access_token"])
 
 
-@contextmanager
-def embedded_system(data_dir: Path, **env: str) -> Iterator[Embedded]:
-    """Start ``crm-embedded``, wait until the gateway says every service is ready, stop it
-    with SIGTERM afterwards (killing it if it does not stop)."""
+class _PortTaken(Exception):
+    """Another process took one of the probed ports before the system bound it."""
+
+
+def _start(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], int, Any]:
     base = free_port_block(5)
     environ = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
     environ.update({"CRM_PORT": str(base), "CRM_SERVICE_PORT_BASE": str(base + 1),
@@ -53,25 +55,53 @@ def embedded_system(data_dir: Path, **env: str) -> Iterator[Embedded]:
     proc = subprocess.Popen([sys.executable, "-m", "crm_embedded"], env=environ, stdout=log,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{base}"
-    try:
-        def ready() -> bool:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise AssertionError(f"crm-embedded exited: {log.read()[-4000:]}")
-            try:
-                return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
 
+    def ready() -> bool:
+        if proc.poll() is not None:
+            log.seek(0)
+            output = log.read()
+            if "Address already in use" in output:
+                raise _PortTaken(output[-500:])
+            raise AssertionError(f"crm-embedded exited: {output[-4000:]}")
+        try:
+            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
         wait_for(ready, 90, interval=0.2, message="embedded system ready")
-        yield Embedded(url, data_dir, proc,
+    except BaseException:
+        _stop(proc)
+        log.close()
+        raise
+    return proc, base, log
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def embedded_system(data_dir: Path, **env: str) -> Iterator[Embedded]:
+    """Start ``crm-embedded``, wait until the gateway says every service is ready, stop it
+    with SIGTERM afterwards (killing it if it does not stop). Free ports are probed, then bound
+    by the child: when another process takes one in between, start again on other ports."""
+    for attempt in range(3):
+        try:
+            proc, base, log = _start(data_dir, env)
+            break
+        except _PortTaken:
+            if attempt == 2:
+                raise
+    try:
+        yield Embedded(f"http://127.0.0.1:{base}", data_dir, proc,
                        {name: f"http://127.0.0.1:{base + 1 + i}" for i, name in enumerate(SERVICES)})
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(proc)
         log.close()
