@@ -34,6 +34,7 @@ from .models_ownership import (
 from .policy import PolicyError
 from .schemas_ownership import (
     AssignmentSchema,
+    EventSharingSchema,
     HistorySchema,
     LeadContactCreateSchema,
     LeadContactListSchema,
@@ -266,6 +267,7 @@ class Reassign(MethodView):
         principal = current_principal()
         with ctx.bus.session_factory() as session, session.begin():
             lead = _managed_lead(session, lead_id)
+            ownership.require_known_owners(ctx, session, {"to_owner": [body["to_owner"]]})
             to_team = body["to_team"] if body["to_team"] is not None else lead.owner_team
             if not domain.can_assign_owner(principal, body["to_owner"], to_team):
                 raise Problem(403, "Forbidden", "managers reassign within their own team")
@@ -317,6 +319,16 @@ def _situation(session: Any, lead: Lead, body: dict[str, Any], now: Any,
     if situation == "named_on_nth_visit":
         return protection.NamedOnNthVisit(body["named_rep"],
                                           tuple((rep, valid(rep)) for rep in body["earlier"]))
+    if situation == "same_day_deal":
+        return protection.SameDayDeal(body["serving_rep"], body["earlier_rep"],
+                                      ownership.received_on_day(session, lead, body["serving_rep"],
+                                                                now, policy))
+    if situation == "cross_over_dispute":
+        if not lead.owner_team:
+            raise domain.RuleViolation("a lead of no team has no department to credit")
+        return protection.CrossOverDispute(lead.owner_team)
+    if situation == "followed_others_authorized":
+        return protection.FollowedOthersAuthorized(owner, body["follower"], body["approved"])
     return protection.SoleCredit(body["rep"])
 
 
@@ -335,7 +347,11 @@ class Split(MethodView):
             lead = _managed_lead(session, lead_id)
             now = ctx.clock()
             policy = ownership.current_policy(session)
-            split = protection.commission_split(_situation(session, lead, body, now, policy), policy)
+            try:
+                split = protection.commission_split(_situation(session, lead, body, now, policy),
+                                                    policy)
+            except domain.RuleViolation as exc:
+                raise _conflict(exc) from exc
             return _record_split(session, lead, body["situation"], split, now, principal.sub,
                                  body["reason"]), 201
 
@@ -537,6 +553,7 @@ class Redistribute(MethodView):
         team = None if principal.is_admin else principal.team
         seed = body["seed"] or str(secrets.randbelow(10**9))
         with ctx.bus.session_factory() as session, session.begin():
+            ownership.require_known_owners(ctx, session, {"to_reps": body["to_reps"]})
             stmt = select(Lead).where(Lead.owner_id == body["from_rep"], Lead.status == domain.OPEN,
                                       Lead.merged_into.is_(None))
             if team is not None:
@@ -568,6 +585,54 @@ class Redistribute(MethodView):
                                     seed=seed, to_reps=sorted(set(body["to_reps"])),
                                     assignments=assigned, log=list(result.log),
                                     reason=body["reason"])
+            session.add(row)
+            session.flush()
+            return {c.name: getattr(row, c.name) for c in RedistributionRow.__table__.columns}
+
+
+EVENT_SHARING = "event_sharing"
+
+
+@blp.route("/event-files/share")
+class ShareEventFiles(MethodView):
+    @blp.arguments(EventSharingSchema)
+    @blp.response(200, RedistributionSchema)
+    @require_roles(*MANAGERS)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """§1.4C: an event's customer files, once entered, go evenly to the staff who took part
+        (平均分配给该部参加科普的员工). The open event leads of that show in the manager's team
+        (an admin: every team) are dealt out in turn, fewest first; each moved lead gets a
+        history line (rule event_sharing) and a reassigned event."""
+        ctx = _ctx()
+        principal = current_principal()
+        if not principal.is_admin and not principal.team:
+            raise Problem(403, "Forbidden", "a manager without a team shares nothing")
+        team = None if principal.is_admin else principal.team
+        with ctx.bus.session_factory() as session, session.begin():
+            ownership.require_known_owners(ctx, session, {"participants": body["participants"]})
+            stmt = select(Lead).where(Lead.source == "event", Lead.show_name == body["show_name"],
+                                      Lead.status == domain.OPEN, Lead.merged_into.is_(None))
+            if team is not None:
+                stmt = stmt.where(Lead.owner_team == team)
+            leads = {lead.id: lead for lead in
+                     session.scalars(stmt.order_by(Lead.id).with_for_update())}
+            result = rotation.redistribute(leads, body["participants"], "even", "")
+            now = ctx.clock()
+            reason = body["reason"] or (f"event {body['show_name']}: files shared evenly among "
+                                        + ", ".join(sorted(set(body["participants"]))))
+            assigned = []
+            for lead_id, rep in result.assignments:
+                lead = leads[lead_id]
+                if rep != lead.owner_id:
+                    change = protection.OwnerChange(lead.owner_id, rep, principal.sub,
+                                                    EVENT_SHARING, reason, now)
+                    ownership.apply_owner_change(ctx, session, lead, change, lead.owner_team)
+                assigned.append({"lead_id": lead.id, "code": lead.code, "to_owner": rep})
+            row = RedistributionRow(id=str(uuid.uuid4()), at=now, actor=principal.sub,
+                                    from_rep=f"event:{body['show_name']}"[:100], team=team,
+                                    method="even", seed="", assignments=assigned,
+                                    to_reps=sorted(set(body["participants"])),
+                                    log=list(result.log), reason=body["reason"])
             session.add(row)
             session.flush()
             return {c.name: getattr(row, c.name) for c in RedistributionRow.__table__.columns}

@@ -7,6 +7,8 @@ Rules (seeds digest §1.6, §1.4A/B/C):
   answered within 1 week (escalated to the manager) / 2 weeks (breach)
   (「所有销售线索须在1周(最多2周)内回应」).
 - ``key_lead_stale``: a key lead (class A) with no contact for a week (「每个星期…至少1次以上的沟通」).
+- ``follow_up_planned``: the tracking plan's next date (《客户追踪表》) has come and nobody has
+  contacted the customer since it began.
 - ``protection_expiring`` (7 days before), ``protection_expired`` and ``protection_claimable`` from
   the owner's protection (see ``leads.protection``).
 
@@ -38,6 +40,7 @@ FIRST_CONTACT_OVERDUE = "first_contact_overdue"
 TRADE_SHOW_ESCALATION = "trade_show_unanswered_escalation"
 TRADE_SHOW_BREACH = "trade_show_unanswered_breach"
 KEY_LEAD_STALE = "key_lead_stale"
+FOLLOW_UP_PLANNED = "follow_up_planned"
 PROTECTION_EXPIRING = "protection_expiring"
 PROTECTION_EXPIRED = "protection_expired"
 PROTECTION_CLAIMABLE = "protection_claimable"
@@ -56,6 +59,7 @@ class CadenceFacts:
     trade_show_ended_at: datetime | None = None
     tracking_class: str | None = None
     tracking_class_since: datetime | None = None
+    next_follow_up_at: datetime | None = None  # the tracking plan's next date
     out_of_town: bool = False
     closed: bool = False
 
@@ -110,6 +114,12 @@ def scheduled_reminders(
         )
         due = clock + timedelta(days=policy.key_lead_contact_days)
         out.append(Reminder(KEY_LEAD_STALE, due, None, _key(facts, KEY_LEAD_STALE, clock)))
+
+    if facts.next_follow_up_at is not None:
+        planned = require_aware(facts.next_follow_up_at, "next_follow_up_at")
+        if not _contacted_between(contacts, planned, now):
+            out.append(Reminder(FOLLOW_UP_PLANNED, planned, None,
+                                _key(facts, FOLLOW_UP_PLANNED, planned)))
 
     state = protection_state(
         OwnedLead(facts.owner, facts.registered_at, facts.out_of_town), contacts, now, policy

@@ -63,7 +63,7 @@ def run_cadence(session_factory: sessionmaker[Session], bus: ServiceBus, now: da
             contacts = contacts_by_lead(session, [lead.id for lead in leads])
             since = owner_since(session, leads)
             for lead in leads:
-                facts = cadence_facts(lead, contacts[lead.id], since[lead.id])
+                facts = cadence_facts(lead, contacts[lead.id], since[lead.id], rules.tz)
                 for reminder in cadence.due_reminders(facts, now, rules):
                     if _claim(session, lead, reminder, now):
                         event_type = REMINDER_TYPES[reminder.kind]

@@ -22,13 +22,16 @@ class RuleViolation(ValueError):
 
 
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
-    """E.164 form; raises ValueError for something that is not a possible phone number."""
+    """E.164 form; raises ValueError for anything that is not a number that can exist.
+
+    Validity, not mere possibility: ``12345`` has a possible length for CN but is no number
+    anyone can dial, and storing it as ``+8612345`` would make it a dedupe key."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError("not a phone number") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError("not a possible phone number")
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -17,6 +17,7 @@ LEAD_MERGED = "leads.lead.merged.v1"
 LEAD_UNMERGED = "leads.lead.unmerged.v1"
 ACCOUNT_OPENED = "accounts.account.opened.v1"
 ACCOUNT_LINKED = "accounts.account.linked.v1"
+INVOICE_ISSUED = "accounts.invoice.issued.v1"
 
 
 def _iso(value: Any) -> str | None:
@@ -108,6 +109,17 @@ class AccountLinkedIn(Schema):
 
     account_id = fields.String(required=True)
     source_lead_id = fields.String(required=True)
+
+
+class InvoiceIssuedIn(Schema):
+    """What leads reads of ``accounts.invoice.issued.v1`` (CONTRACTS.md): which lead the
+    invoiced order came from; amounts and dates are accounts' business."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    invoice_id = fields.String(required=True)
+    lead_code = fields.String(load_default=None, allow_none=True)
 
 
 # --- published contracts (eventbus.contracts: AsyncAPI and each event's dataschema) -----------

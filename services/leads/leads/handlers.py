@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eventbus import Envelope, Subscription
 
-from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, AccountLinkedIn, AccountOpenedIn
+from .events import (
+    ACCOUNT_LINKED,
+    ACCOUNT_OPENED,
+    INVOICE_ISSUED,
+    AccountLinkedIn,
+    AccountOpenedIn,
+    InvoiceIssuedIn,
+)
 from .matching import company_key
 from .models import AccountCompany, Lead
 
@@ -26,6 +35,29 @@ def on_account_linked(session: Session, event: Envelope, data: dict[str, Any]) -
     """A converted lead's company already was a customer: record that account on the lead,
     exactly as when one is opened for it."""
     _link(session, data["source_lead_id"], data["account_id"])
+
+
+def on_invoice_issued(session: Session, event: Envelope, data: dict[str, Any]) -> None:
+    """Tracking runs until the invoice is issued (跟踪至开出发票为止): the originating lead is
+    marked invoiced and its cadence stops. The first invoice is the mark; a redelivery or a
+    later invoice for the same lead changes nothing."""
+    if not data["lead_code"]:
+        return  # an invoice for an order that did not come from a lead
+    lead = session.scalars(select(Lead).where(Lead.code == data["lead_code"])
+                           .with_for_update()).first()
+    while lead is not None and lead.merged_into is not None:  # the survivor carries the deal
+        lead = session.get(Lead, lead.merged_into, with_for_update=True)
+    if lead is None or lead.invoiced_at is not None:
+        return
+    lead.invoiced_at = _event_time(event)
+    lead.invoice_id = data["invoice_id"][:36]
+    lead.cadence_due_at = None  # the scheduler looks once more and finds nothing due
+    lead.version += 1
+
+
+def _event_time(event: Envelope) -> datetime:
+    moment = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _link(session: Session, lead_id: str, account_id: str) -> None:
@@ -54,4 +86,5 @@ def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
 SUBSCRIPTIONS = {
     ACCOUNT_OPENED: Subscription(on_account_opened, AccountOpenedIn().load),
     ACCOUNT_LINKED: Subscription(on_account_linked, AccountLinkedIn().load),
+    INVOICE_ISSUED: Subscription(on_invoice_issued, InvoiceIssuedIn().load),
 }

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from authn import Principal
@@ -21,6 +22,11 @@ from .context import LeadsContext
 from .events import LEAD_REGISTERED, VISIT_RECORDED, lead_payload, visit_payload
 from .matching import EMAIL_EXACT, PHONE_EXACT, Match, Record, company_key
 from .models import AccountCompany, CodeCounter, Lead, Visit
+from .models_ownership import LeadContact
+from .protection import ContactKind
+
+# Intake channels that are a contact with the customer (来人 face to face, 来电 by phone).
+CONTACT_KINDS = {"walk_in": ContactKind.FACE_TO_FACE, "phone_call": ContactKind.PHONE}
 
 
 @dataclass
@@ -74,6 +80,20 @@ def exact_duplicate(result: dedupe.DedupeResult) -> Lead | None:
     return visit_target(result)
 
 
+def lock_identity(session: Session, phone: str | None, email: str | None) -> None:
+    """Serialise registrations of one person: two identical walk-ins at the same instant must
+    give one lead and one visit, not two leads. PostgreSQL: transaction-scoped advisory locks
+    on the normalised phone and e-mail (sorted, so two keys never deadlock), held until commit,
+    so the second registration's dedupe sees the first's lead. SQLite: every transaction already
+    holds the database's write lock from its start (servicedb's BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({f"leads:phone:{phone}" if phone else "", f"leads:email:{email.casefold()}"
+                   if email else ""} - {""})
+    for key in keys:
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
+
 def candidate(body: dict[str, Any]) -> Record:
     return Record(id="", name=body.get("name"), company=body.get("company"),
                   phone=body.get("phone"), email=body.get("email"))
@@ -81,12 +101,21 @@ def candidate(body: dict[str, Any]) -> Record:
 
 def record_visit(ctx: LeadsContext, session: Session, principal: Principal, lead: Lead,
                  channel: str, note: str | None) -> Visit:
+    """A known customer came back through ``channel``: a visit on their lead (the owner is told
+    by the visit event). A walk-in or call is also a contact with the customer, recorded as one
+    so that the owner's own walk-in (face to face) or call (out of town) renews protection
+    exactly as ``POST /contacts`` does; any other channel is only the customer's attempt."""
     now = ctx.clock()
     visit = Visit(id=str(uuid.uuid4()), lead_id=lead.id, channel=channel, at=now,
                   by=principal.sub, note=note)
     session.add(visit)
+    kind = CONTACT_KINDS.get(channel)
+    if kind is not None:
+        session.add(LeadContact(id=str(uuid.uuid4()), lead_id=lead.id, at=now, kind=kind,
+                                by=principal.sub, out_of_town=lead.out_of_town,
+                                note=f"{channel} at intake, visit {visit.id}"))
     lead.updated_at = now
-    lead.version += 1
+    ownership.touched(lead)
     session.flush()
     ctx.bus.emit(session, VISIT_RECORDED, visit_payload(visit, lead), subject=lead.id)
     return visit
@@ -99,7 +128,8 @@ def create_lead(ctx: LeadsContext, session: Session, principal: Principal, body:
         id=str(uuid.uuid4()), code=next_code(session, CodeCounter, "L"),
         name=body["name"], company=body.get("company"), company_key=company_key(body.get("company")),
         phone=body.get("phone"), email=body.get("email"), source=body["source"],
-        show_name=body.get("show_name"), referrer_type=body.get("referrer_type"),
+        show_name=body.get("show_name"), show_ended_on=body.get("show_ended_on"),
+        referrer_type=body.get("referrer_type"),
         referrer_id=body.get("referrer_id"), owner_id=owner[0], owner_team=owner[1],
         status=domain.OPEN, registered_by=principal.sub, created_at=now, updated_at=now, version=1,
     )
@@ -111,14 +141,18 @@ def create_lead(ctx: LeadsContext, session: Session, principal: Principal, body:
 
 
 def register(ctx: LeadsContext, session: Session, principal: Principal, body: dict[str, Any]) -> Outcome:
-    """A new lead, or — for a walk-in or call from someone already registered — a visit."""
+    """A new lead, or — for someone already registered (same phone or e-mail), whatever the
+    channel — a visit on their lead: the first registration holds (谁登记早是谁的客户), and
+    only a conflict rule applied by a manager moves a customer."""
     owner = resolve_owner(session, principal, body)
+    if body.get("owner_id"):
+        ownership.require_known_owners(ctx, session, {"owner_id": [owner[0]]})
+    lock_identity(session, body.get("phone"), body.get("email"))
     result = dedupe.check(session, candidate(body))
-    if domain.records_visit(body["source"]):
-        existing = visit_target(result)
-        if existing is not None:  # a returning customer: a visit, and no rotation turn taken
-            visit = record_visit(ctx, session, principal, existing, body["source"], body.get("note"))
-            return Outcome(existing, False, visit, result)
+    existing = visit_target(result)
+    if existing is not None:  # a returning customer: a visit, and no rotation turn taken
+        visit = record_visit(ctx, session, principal, existing, body["source"], body.get("note"))
+        return Outcome(existing, False, visit, result)
     if body.get("assign_by_rotation"):
         owner = rotation_owner(ctx, session, principal, body)
     return Outcome(create_lead(ctx, session, principal, body, owner), True, None, result)

@@ -125,7 +125,10 @@ class Import(MethodView):
         parameters=[{"in": "query", "name": "show_name", "schema": {"type": "string"},
                      "description": "With text/csv: the show (required for trade_show/event)"},
                     {"in": "query", "name": "source", "schema": {"type": "string"},
-                     "description": "With text/csv: trade_show (default), event, api_import"}])
+                     "description": "With text/csv: trade_show (default), event, api_import"},
+                    {"in": "query", "name": "show_ended_on",
+                     "schema": {"type": "string", "format": "date"},
+                     "description": "With text/csv: the show's last day"}])
     @require_roles(*SALES)
     def post(self) -> dict[str, Any]:
         """Import a trade show's (or event's) leads: a CSV body (text/csv, options in the
@@ -167,18 +170,20 @@ def _import(options: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, An
                 results.append({"row": number, "status": "error", "errors": exc.messages,
                                 "matches": []})
                 continue
-            body = {**row, "source": options["source"], "show_name": options["show_name"]}
-            with session.begin_nested():
-                result = dedupe.check(session, intake.candidate(body))
-                matches = [intake.match_view(m, result, principal) for m in result.matches]
-                existing = intake.exact_duplicate(result)
-                if existing is not None:
-                    results.append({"row": number, "status": "duplicate", "lead_id": existing.id,
-                                    "code": existing.code, "matches": matches})
-                    continue
-                lead = intake.create_lead(ctx, session, principal, body, owner)
+            body = {**row, "source": options["source"], "show_name": options["show_name"],
+                    "show_ended_on": options["show_ended_on"]}
+            intake.lock_identity(session, body.get("phone"), body.get("email"))
+            result = dedupe.check(session, intake.candidate(body))
+            matches = [intake.match_view(m, result, principal) for m in result.matches]
+            existing = intake.exact_duplicate(result)
+            if existing is not None:  # the first registration holds: the row names its owner
+                results.append({"row": number, "status": "duplicate", "lead_id": existing.id,
+                                "code": existing.code, "owner_id": existing.owner_id,
+                                "matches": matches})
+                continue
+            lead = intake.create_lead(ctx, session, principal, body, owner)
             results.append({"row": number, "status": "created", "lead_id": lead.id,
-                            "code": lead.code, "matches": matches})
+                            "code": lead.code, "owner_id": lead.owner_id, "matches": matches})
     count = {s: sum(r["status"] == s for r in results) for s in ("created", "duplicate", "error")}
     return {"show_name": options["show_name"], "source": options["source"],
             "created": count["created"], "duplicates": count["duplicate"], "errors": count["error"],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Index, String, Text, false, func
+from sqlalchemy import JSON, Date, Index, String, Text, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eventbus.store import define_tables
@@ -65,6 +65,12 @@ class Lead(Base):
     # When the cadence scheduler must look at the lead again; NULL = recompute on its next run
     # (set to NULL by anything that may bring a reminder forward: owner, class, contacts).
     cadence_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Migration 0006: the last day of the trade show (its 1- and 2-week cadences run from the
+    # end of that local day), and the invoice accounts issued for the lead's deal (跟踪至开出发票
+    # 为止: tracking, and so the cadence, stops there).
+    show_ended_on: Mapped[date | None] = mapped_column(Date)
+    invoiced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    invoice_id: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         # Keyset pages (newest first) for a rep, a team and everyone.

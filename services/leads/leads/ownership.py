@@ -15,12 +15,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import authn
 from authn import Principal
+from httpapi import Problem
 
 from .context import LeadsContext
 from .events_ownership import LEAD_ASSIGNED, LEAD_REASSIGNED, assigned_payload, reassigned_payload
-from .models import Lead
-from .models_ownership import LeadContact, LeadPolicyChange, LeadPolicyRow, LeadSplit, OwnerChangeRow
+from .models import Lead, Visit
+from .models_ownership import (
+    LeadContact,
+    LeadPolicyChange,
+    LeadPolicyRow,
+    LeadSplit,
+    OwnerChangeRow,
+    RotationLogRow,
+)
 from .policy import LeadPolicy
 from .protection import Contact, ContactKind, OwnedLead, OwnerChange, ProtectionState, protection_state
 from .rotation import RotationState
@@ -140,6 +149,62 @@ def rep_protected(session: Session, lead: Lead, rep: str, now: datetime, policy:
         return False
     start, end = intervals[-1]
     return state_of(rep, start, contacts_of(session, [lead.id])[lead.id], end, policy).is_valid
+
+
+def received_on_day(session: Session, lead: Lead, rep: str, now: datetime,
+                    policy: LeadPolicy) -> bool:
+    """Whether ``rep`` received the lead's customer on ``now``'s local day (registered it, or
+    recorded a walk-in, call or contact): the "same day" of a same-day deal (当日成交)."""
+    day = now.astimezone(policy.tz).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=policy.tz)
+    if lead.registered_by == rep and start <= lead.created_at <= now:
+        return True
+    for model, at, by in ((Visit, Visit.at, Visit.by), (LeadContact, LeadContact.at, LeadContact.by)):
+        found = session.scalar(select(func.count()).select_from(model).where(
+            model.lead_id == lead.id, by == rep, at >= start, at <= now))
+        if found:
+            return True
+    return False
+
+
+# --- who may own a lead ------------------------------------------------------------------------
+
+OWNER_ROLES = (authn.SALES_REP, authn.SALES_MANAGER, authn.ADMIN)
+
+
+def owner_problems(ctx: LeadsContext, session: Session, user_ids: Iterable[str]) -> dict[str, str]:
+    """Each named user who cannot own a lead, with why. The directory (settings) decides when
+    there is one: the user must exist and be a rep, a manager or an admin. Without one, a user
+    is known if leads' own records name them (an owner, a registrant, a rotation's rep)."""
+    wanted = sorted(set(user_ids))
+    directory = ctx.settings.directory
+    if directory is not None:
+        out = {}
+        for user in wanted:
+            person = directory.get(user)
+            if person is None:
+                out[user] = f"No user {user}."
+            elif not person.has_any(*OWNER_ROLES):
+                out[user] = f"{user} is not a sales rep or manager."
+        return out
+    seen: set[str] = set()
+    for column in (Lead.owner_id, Lead.registered_by, OwnerChangeRow.to_owner):
+        seen.update(session.scalars(select(column).where(column.in_(wanted)).distinct()))
+    seen.update(r for r in session.scalars(select(RotationLogRow.rep)
+                                           .where(RotationLogRow.rep.in_(wanted)).distinct()) if r)
+    return {user: f"No user {user}." for user in wanted if user not in seen}
+
+
+def require_known_owners(ctx: LeadsContext, session: Session, fields: dict[str, list[str]]) -> None:
+    """422 with a field error for every named owner who does not exist (``field → user ids``)."""
+    errors = {}
+    for name, users in fields.items():
+        problems = owner_problems(ctx, session, users)
+        if problems:
+            errors[name] = sorted(problems.values())
+    if errors:
+        raise Problem(422, "Unprocessable Content", "an owner named is not a known sales user",
+                      errors={"json": errors})
 
 
 # --- owner changes -----------------------------------------------------------------------------

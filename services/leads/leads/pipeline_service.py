@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -257,11 +257,16 @@ def contacts_by_lead(session: Session, lead_ids: Iterable[str]) -> dict[str, lis
     return out
 
 
-def cadence_facts(lead: Lead, contacts: Sequence[Contact], owner_since: datetime) -> CadenceFacts:
+def cadence_facts(lead: Lead, contacts: Sequence[Contact], owner_since: datetime,
+                  tz: tzinfo) -> CadenceFacts:
     """What the cadence rules need from a lead. ``owner_since`` (``ownership.owner_since``) starts
     the owner's protection; the lead counts as assigned when the owner did not register it or got
-    it later by an owner change (the ownership module NULLs ``cadence_due_at`` then)."""
+    it later by an owner change (the ownership module NULLs ``cadence_due_at`` then). A trade
+    show's clocks start when its last day (``show_ended_on``, in ``tz``) is over; an invoiced
+    lead is tracked no further."""
     created = ownership.aware(lead.created_at)
+    show_ended = (datetime.combine(lead.show_ended_on + timedelta(days=1), time.min, tzinfo=tz)
+                  if lead.show_ended_on else None)
     assigned = lead.registered_by != lead.owner_id or owner_since > created
     return CadenceFacts(
         lead_id=lead.id, owner=lead.owner_id, registered_at=owner_since, source=lead.source,
@@ -269,8 +274,9 @@ def cadence_facts(lead: Lead, contacts: Sequence[Contact], owner_since: datetime
         captured_at=created if lead.source == TRADE_SHOW else None,
         tracking_class=lead.tracking_class,
         tracking_class_since=ownership.aware(lead.tracking_class_since) if lead.tracking_class_since
-        else None,
-        out_of_town=True, closed=lead.status != domain.OPEN or lead.merged_into is not None)
+        else None, trade_show_ended_at=show_ended, next_follow_up_at=lead.next_follow_up_at,
+        out_of_town=True, closed=lead.status != domain.OPEN or lead.merged_into is not None
+        or lead.invoiced_at is not None)
 
 
 NEVER = timedelta(days=365 * 100)  # cadence_due_at when nothing is scheduled: only a change re-arms it

@@ -14,7 +14,9 @@ Rules (seeds digest §1.4A, §1.4B, §1.4C):
   written reason (「由部门经理进行界定」).
 - Splits: 80/20 chosen rep / protected owner (rule 2); 80/20 owner / assisting colleague (rule 3);
   50/50 "forgot who served me" (rule 7) and "named on the Nth visit" (rule 8); a former owner whose
-  protection expired gets nothing.
+  protection expired gets nothing; 50/50 for a same-day deal (当日成交); a cross-over deal the
+  reps quarrelled over goes to the department; following up another's authorized customer
+  without approval earns no commission (§1.4B), with approval the joint follow-up shares 50/50.
 
 Choices on ambiguities (§9.9, §9.10, §9.11):
 - §9.9 the three time rules are combined into one clock: the anchor is the later of registration
@@ -206,7 +208,40 @@ class SoleCredit:
     rep: str
 
 
-SplitSituation = ChoseOtherRep | ServedInOwnersAbsence | ForgotWhoServed | NamedOnNthVisit | SoleCredit
+@dataclass(frozen=True)
+class SameDayDeal:
+    """当日成交: ``serving_rep`` received a customer ``earlier_rep`` had served before. A deal on
+    the day of that reception is shared 50/50; a later one stays the earlier rep's (the
+    reception was a courtesy)."""
+
+    serving_rep: str
+    earlier_rep: str
+    same_day: bool
+
+
+@dataclass(frozen=True)
+class CrossOverDispute:
+    """交叉楼宇: reps of a cross-over deal could not agree; the deal and the bonus go to the
+    department (``DEPARTMENT_PREFIX`` + team), not to either rep."""
+
+    team: str
+
+
+@dataclass(frozen=True)
+class FollowedOthersAuthorized:
+    """§1.4B: ``follower`` followed up ``owner``'s authorized customer. Without the department's
+    approval the follower gets no commission (the owner keeps it all); with it, the two follow
+    up jointly and share 50/50."""
+
+    owner: str
+    follower: str
+    approved: bool
+
+
+DEPARTMENT_PREFIX = "department:"
+
+SplitSituation = (ChoseOtherRep | ServedInOwnersAbsence | ForgotWhoServed | NamedOnNthVisit
+                  | SoleCredit | SameDayDeal | CrossOverDispute | FollowedOthersAuthorized)
 
 
 def commission_split(situation: SplitSituation, policy: LeadPolicy | None = None) -> Split:
@@ -241,6 +276,18 @@ def commission_split(situation: SplitSituation, policy: LeadPolicy | None = None
         first_rep, first_share = shares[0]
         shares[0] = (first_rep, first_share + rest - each * len(earlier))
         return _split([(situation.named_rep, named_share), *shares])
+    if isinstance(situation, SameDayDeal):
+        if not situation.same_day:
+            return _split([(situation.earlier_rep, HUNDRED)])
+        share = Decimal(policy.split_shared_percent)
+        return _split([(situation.serving_rep, share), (situation.earlier_rep, HUNDRED - share)])
+    if isinstance(situation, CrossOverDispute):
+        return _split([(DEPARTMENT_PREFIX + situation.team, HUNDRED)])
+    if isinstance(situation, FollowedOthersAuthorized):
+        if not situation.approved:
+            return _split([(situation.owner, HUNDRED)])
+        share = Decimal(policy.split_shared_percent)
+        return _split([(situation.owner, share), (situation.follower, HUNDRED - share)])
     raise TypeError(f"unknown split situation {situation!r}")
 
 

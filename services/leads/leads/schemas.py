@@ -54,6 +54,9 @@ class LeadCreateSchema(ContactSchema):
     owner_team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     show_name = fields.String(load_default=None, allow_none=True, validate=_text,
                               metadata={"description": "The trade show or event the lead came from"})
+    show_ended_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "trade_show / event: the show's last day; its 1- and 2-week follow-up "
+                       "deadlines run from the end of that day (else from registration)"})
     referrer_type = fields.String(load_default=None, allow_none=True,
                                   validate=validate.OneOf(REFERRER_TYPES),
                                   metadata={"description": "referral only: who referred (lead | account)"})
@@ -83,6 +86,11 @@ class LeadCreateSchema(ContactSchema):
                 raise ValidationError("Either an owner or the rotation, not both.", "owner_id")
 
     @validates_schema
+    def _show(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("show_ended_on") and data.get("source") not in SHOW_SOURCES:
+            raise ValidationError("Only for a trade_show or event lead.", "show_ended_on")
+
+    @validates_schema
     def _referral(self, data: dict[str, Any], **_: Any) -> None:
         referral = data.get("source") == "referral"
         errors: dict[str, list[str]] = {}
@@ -102,17 +110,22 @@ class ImportRowSchema(ContactSchema):
 
 
 IMPORT_SOURCES = ("trade_show", "event", "api_import")
+SHOW_SOURCES = ("trade_show", "event")
 
 
 class ImportOptionsSchema(StrictSchema):
     show_name = fields.String(load_default=None, validate=_text,
                               metadata={"description": "Required for trade_show and event"})
     source = fields.String(load_default="trade_show", validate=validate.OneOf(IMPORT_SOURCES))
+    show_ended_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "trade_show / event: the show's last day (cadences run from its end)"})
 
     @validates_schema
     def _show(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("source") in ("trade_show", "event") and not data.get("show_name"):
+        if data.get("source") in SHOW_SOURCES and not data.get("show_name"):
             raise ValidationError("Required for a trade show or event import.", "show_name")
+        if data.get("show_ended_on") and data.get("source") not in SHOW_SOURCES:
+            raise ValidationError("Only for a trade show or event import.", "show_ended_on")
 
 
 class ImportJsonSchema(ImportOptionsSchema):
@@ -201,6 +214,10 @@ class LeadSchema(Schema):
     next_follow_up_at = UtcDateTime(allow_none=True)
     lost_reason = fields.String(allow_none=True, metadata={"description": "Lost or termination reason"})
     closed_at = UtcDateTime(allow_none=True)
+    show_ended_on = fields.Date(allow_none=True, metadata={"description": "The show's last day"})
+    invoiced_at = UtcDateTime(allow_none=True, metadata={
+        "description": "When accounts invoiced the lead's deal: tracking stops there"})
+    invoice_id = fields.String(allow_none=True)
 
 
 class VisitSchema(Schema):
@@ -226,6 +243,9 @@ class ImportRowResultSchema(Schema):
     status = fields.String(metadata={"description": "created | duplicate | error"})
     lead_id = fields.String(allow_none=True)
     code = fields.String(allow_none=True)
+    owner_id = fields.String(allow_none=True, metadata={
+        "description": "Who owns the lead: the importer for a created row, the first "
+                       "registrant's (current) owner for a duplicate"})
     errors = fields.Dict(allow_none=True, metadata={"description": "Field → messages"})
     matches = fields.List(fields.Nested(MatchSchema))
 

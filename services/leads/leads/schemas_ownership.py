@@ -166,6 +166,9 @@ SITUATIONS = {  # situation → the rep fields it needs
     "forgot_who_served": ("serving_rep", "earlier_rep"),
     "named_on_nth_visit": ("named_rep", "earlier"),
     "sole_credit": ("rep",),
+    "same_day_deal": ("serving_rep", "earlier_rep"),
+    "cross_over_dispute": (),
+    "followed_others_authorized": ("follower",),
 }
 
 
@@ -183,6 +186,11 @@ class SplitCreateSchema(StrictSchema):
                           validate=validate.Length(min=1, max=20),
                           metadata={"description": "named_on_nth_visit: reps of earlier visits"})
     rep = fields.String(load_default=None, validate=_name)
+    follower = fields.String(load_default=None, validate=_name, metadata={
+        "description": "followed_others_authorized: who followed up the owner's customer"})
+    approved = fields.Boolean(load_default=False, metadata={
+        "description": "followed_others_authorized: the department approved the joint "
+                       "follow-up (else the follower earns no commission)"})
     reason = fields.String(load_default=None, allow_none=True, validate=_reason)
 
     @validates_schema
@@ -275,6 +283,15 @@ class RedistributeSchema(StrictSchema):
     seed = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                          metadata={"description": "Same seed and inputs, same draw; "
                                                   "generated and returned if absent"})
+    reason = fields.String(load_default=None, allow_none=True, validate=_reason)
+
+
+class EventSharingSchema(StrictSchema):
+    show_name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                              metadata={"description": "The event (科普 / seminar) as registered"})
+    participants = fields.List(fields.String(validate=_name), required=True,
+                               validate=validate.Length(min=1, max=100),
+                               metadata={"description": "The staff who took part"})
     reason = fields.String(load_default=None, allow_none=True, validate=_reason)
 
 

@@ -255,7 +255,7 @@ def test_key_lead_not_contacted_for_a_week(client, rep1, admin, leads_ctx, clock
     lead_id = _lead(client, rep1)
     clock.at(days=1)
     client.put(f"/api/v1/leads/{lead_id}/tracking", json={
-        "tracking_class": "A", "next_step": "visit", "next_date": (T0 + timedelta(days=5)).isoformat()},
+        "tracking_class": "A", "next_step": "visit", "next_date": (T0 + timedelta(days=30)).isoformat()},
         headers=rep1)
     assert _run(client, admin, clock, 7.5)["emitted"] == 0
     assert _run(client, admin, clock, 8)["by_type"] == {"leads.followup.due.v1": 1}
