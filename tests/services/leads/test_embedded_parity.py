@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from leads import intake
-from leads.models import Lead
+from leads.intake import service as intake
+from leads.intake.models import Lead
 from leads.wiring import LeadsContext
 from testkit.events import running_worker
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 
-from leads.policy import add_months
+from leads.policy.rules import add_months
 from leads.wiring import LeadsContext
 from testkit.events import outbox_events
 from testkit.issuer import TestIssuer
@@ -178,7 +178,7 @@ def test_two_identical_walk_ins_at_the_same_instant_make_one_lead(
     lock both would see no lead and create one each."""
     import threading
 
-    from leads import dedupe
+    from leads.intake import dedupe
 
     check, barrier = dedupe.check, threading.Barrier(2, timeout=2)
 
