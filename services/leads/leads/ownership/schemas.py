@@ -136,7 +136,9 @@ class HistorySchema(Schema):
 
 class ShareSchema(Schema):
     rep = fields.String()
-    percent = fields.Decimal(as_string=True, places=2)
+    percent = fields.Decimal(as_string=True, places=2, metadata={
+        "type": "string", "format": "decimal", "example": "80.00",
+        "description": "two places; the shares sum to 100"})
 
 
 class SplitSchema(Schema):

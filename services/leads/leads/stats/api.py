@@ -63,7 +63,7 @@ class DailyReportSchema(Schema):
     rows = fields.List(fields.Dict(), metadata={"description": (
         "per day and rep: date, owner_id, owner_team, walk_ins, new_walk_ins, repeat_walk_ins, "
         "calls, new_calls, repeat_calls, total")})
-    totals = fields.Dict()
+    totals = fields.Dict(allow_none=True)
 
 
 class FunnelReportSchema(Schema):
@@ -77,7 +77,7 @@ class FunnelReportSchema(Schema):
     groups = fields.List(fields.Dict(), metadata={"description": (
         "group, registered, open, converted, lost, terminated, conversion_rate, "
         "median_hours_to_convert, lost_reasons, stages (the last four null if not tracked)")})
-    totals = fields.Dict()
+    totals = fields.Dict(allow_none=True)
 
 
 class WithoutFollowUpReportSchema(Schema):

@@ -28,6 +28,7 @@ import authn
 from authn import Principal
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem, StrictSchema, problem_response
+from httpapi.schemas import UtcDateTime
 from leads.intake import dedupe
 from leads.intake import service as intake
 from leads.intake.schemas import ContactSchema
@@ -91,9 +92,9 @@ class WebFormSchema(StrictSchema):
     owner_id = fields.String()
     rate_limit_per_minute = fields.Integer()
     active = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     created_by = fields.String()
-    key_rotated_at = fields.DateTime()
+    key_rotated_at = UtcDateTime()
 
 
 class WebFormWithKeySchema(WebFormSchema):
