@@ -63,7 +63,7 @@ def person(rng: random.Random) -> str:
 
 def load(url: str, count: int, rng: random.Random) -> list[tuple[str, str, str]]:
     """COPY ``count`` leads; returns a sample of (name, company, phone) to build candidates."""
-    from leads.matching import company_key
+    from leads.intake.matching import company_key
 
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -145,9 +145,9 @@ def main() -> None:
     rng = random.Random(42)
     name, url = scratch_database("bench_leads")
     try:
-        from leads import dedupe
         from leads.app import create_app
-        from leads.matching import Record
+        from leads.intake import dedupe
+        from leads.intake.matching import Record
         from leads.wiring import build
         from testkit.issuer import TestIssuer
 

@@ -16,7 +16,7 @@ SAMPLES = [
 @pytest.mark.parametrize("name", SAMPLES)
 def test_both_copies_agree(name: str | None) -> None:
     from accounts.companies import company_key as accounts_key
-    from leads.matching import company_key as leads_key
+    from leads.intake.matching import company_key as leads_key
 
     assert accounts_key(name) == leads_key(name)
 

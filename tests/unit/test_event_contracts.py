@@ -14,12 +14,16 @@ import pytest
 from testkit.catalogue import catalogue_text
 from testkit.jsonformats import FORMATS
 
+# The module holding a consumer's schemas of accounts' events.
+EVENTS_MODULE = {"leads": "leads.intake.events"}
+
+
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
 def _converted_payload() -> dict:
-    from leads.events import converted_payload
-    from leads.models import Lead
+    from leads.intake.events import converted_payload
+    from leads.intake.models import Lead
 
     lead = Lead(id=str(uuid.uuid4()), code="L-000007", name="Wang Wu", company="Bamboo Co.",
                 phone="+8657188886666", email="wang.wu@bamboo.example", source="trade_show",
@@ -56,7 +60,7 @@ def test_accounts_reads_what_leads_publishes() -> None:
 def test_consumers_read_what_accounts_publishes(consumer: str, from_lead: bool) -> None:
     import importlib
 
-    schema = importlib.import_module(f"{consumer}.events").AccountOpenedIn()
+    schema = importlib.import_module(EVENTS_MODULE.get(consumer, f"{consumer}.events")).AccountOpenedIn()
     payload = _opened_payload(from_lead)
     data = schema.load(payload)
     assert data["account_id"] == payload["account_id"]
@@ -67,9 +71,9 @@ def test_every_published_type_is_in_the_catalogue() -> None:
 
     catalogue = catalogue_text()
     from accounts import events as accounts
-    from leads import events as leads
-    from leads import events_ownership as leads_ownership
-    from leads import events_pipeline as leads_pipeline
+    from leads.intake import events as leads
+    from leads.ownership import events as leads_ownership
+    from leads.pipeline import events as leads_pipeline
     from notify import events as notify
     from support import events as support
 
@@ -82,8 +86,8 @@ def test_every_published_type_is_in_the_catalogue() -> None:
 
 def test_every_cadence_kind_has_an_event_type() -> None:
     """A new reminder kind in the rules must get a published type (the scheduler looks it up)."""
-    from leads import cadence
-    from leads.events_pipeline import PUBLISHED, REMINDER_TYPES
+    from leads.pipeline import cadence
+    from leads.pipeline.events import PUBLISHED, REMINDER_TYPES
 
     kinds = {v for k, v in vars(cadence).items() if k.isupper() and isinstance(v, str) and v != "trade_show"}
     assert set(REMINDER_TYPES) == kinds
@@ -95,8 +99,8 @@ def test_every_cadence_kind_has_an_event_type() -> None:
 def _all_contracts() -> dict[str, object]:
     import importlib
 
-    for module in ("leads.events", "leads.events_ownership", "leads.events_pipeline", "accounts.events",
-                   "support.events", "notify.events"):
+    for module in ("leads.intake.events", "leads.ownership.events", "leads.pipeline.events",
+                   "accounts.events", "support.events", "notify.events"):
         importlib.import_module(module)
     from eventbus.contracts import contracts
 
@@ -142,8 +146,8 @@ def test_what_producers_build_validates_against_their_published_schemas() -> Non
     _validate("leads.lead.converted.v1", _converted_payload())
     _validate("accounts.account.opened.v1", _opened_payload(from_lead=True))
     _validate("accounts.account.opened.v1", _opened_payload(from_lead=False))
-    from leads.events import lead_payload
-    from leads.models import Lead
+    from leads.intake.events import lead_payload
+    from leads.intake.models import Lead
 
     lead = Lead(id=str(uuid.uuid4()), code="L-000008", name="Li Si", company=None, phone=None,
                 email="li.si@example.com", source="walk_in", owner_id="rep2", owner_team=None,

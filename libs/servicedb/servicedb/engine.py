@@ -7,11 +7,14 @@ with a busy timeout so the web thread, the relay and the consumer can write conc
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a SQLite writer waits for the lock before failing
 
 
 def create_service_engine(url: str, *, pool_size: int = 10, **kwargs: object) -> Engine:
@@ -23,13 +26,26 @@ def create_service_engine(url: str, *, pool_size: int = 10, **kwargs: object) ->
                                **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # The driver's own transaction handling off: it would BEGIN only before the first
+            # write, so a SAVEPOINT could open (and its RELEASE commit) the transaction, and a
+            # transaction that read first and writes later fails at once with "database is
+            # locked" when another writer committed meanwhile (no busy wait for that case).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Every transaction takes the write lock at its start, waiting up to the busy
+            # timeout for it: writers queue instead of failing, and what a transaction read
+            # stays true until it commits (as SELECT ... FOR UPDATE gives on PostgreSQL).
+            # WAL readers outside transactions are never blocked.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", pool_size)

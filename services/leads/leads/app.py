@@ -7,16 +7,15 @@ from flask import Flask
 import authn
 from authn.flask import allow_public
 from httpapi import create_service_app
-
-from .api import blp
-from .api_ownership import blp as ownership_blp
-from .api_pipeline import blp as pipeline_blp
-from .api_stats import blp as stats_blp
-from .api_webform import blp as webform_blp
-from .api_webform import is_public_submission
-from .context import LeadsContext
-from .intake_api import blp as intake_blp
-from .wiring import build
+from leads.context import LeadsContext
+from leads.intake.api import blp as intake_blp
+from leads.intake.leads_api import blp
+from leads.ownership.api import blp as ownership_blp
+from leads.pipeline.api import blp as pipeline_blp
+from leads.stats.api import blp as stats_blp
+from leads.webforms.api import blp as webform_blp
+from leads.webforms.api import is_public_submission
+from leads.wiring import build
 
 
 def create_app(ctx: LeadsContext | None = None, verifier: authn.Verifier | None = None) -> Flask:

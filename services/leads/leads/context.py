@@ -6,8 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from httpapi import ServiceContext
-
-from .settings import Settings
+from leads.settings import Settings
 
 
 @dataclass
@@ -16,7 +15,7 @@ class LeadsContext(ServiceContext):
 
     def background(self, stop: threading.Event) -> list[threading.Thread]:
         """The follow-up cadence scheduler, every ``cadence_interval`` seconds on this clock."""
-        from .cadence_scheduler import start_cadence_thread
+        from leads.pipeline.scheduler import start_cadence_thread
 
         return [start_cadence_thread(self.bus.session_factory, self.bus, self.clock, stop,
                                      self.settings.cadence_interval)]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from httpapi import open_bus, utcnow
 from httpapi.service import Clock
-
-from .context import LeadsContext
-from .handlers import SUBSCRIPTIONS
-from .models import Base
-from .settings import Settings
+from leads.context import LeadsContext
+from leads.db import Base
+from leads.intake.handlers import SUBSCRIPTIONS
+from leads.settings import Settings
 
 
 def build(database_url: str | None = None, broker_url: str | None = None,

@@ -10,9 +10,8 @@ import sys
 
 from eventbus.worker import configure_logging
 from eventbus.worker import main as worker_main
-
-from .settings import Settings
-from .wiring import build
+from leads.settings import Settings
+from leads.wiring import build
 
 
 def main(argv: list[str] | None = None) -> None:

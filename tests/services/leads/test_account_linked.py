@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from leads.models import Lead
+from leads.intake.models import Lead
 from leads.wiring import LeadsContext
 from testkit.events import envelope, publish, running_worker, wait_settled
 
@@ -15,7 +15,7 @@ LINKED = "accounts.account.linked.v1"
 LEAD = {"name": "Wang Wu", "company": "Bamboo Ltd", "phone": "13800138000", "source": "walk_in"}
 
 
-def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: LeadsContext):  # type: ignore[no-untyped-def]
+def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: LeadsContext):
     lead_id = client.post("/api/v1/leads", json=LEAD, headers=rep1).json["id"]
     assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
     account_id = str(uuid.uuid4())

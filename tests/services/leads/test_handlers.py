@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from leads.models import AccountCompany
+from leads.intake.models import AccountCompany
 from leads.wiring import LeadsContext
 from testkit.events import envelope, publish, running_worker, wait_parked, wait_settled
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 OPENED = "accounts.account.opened.v1"
 
 
-def opened(**overrides):  # type: ignore[no-untyped-def]
+def opened(**overrides):
     """A payload as accounts publishes it (see accounts.events.opened_payload)."""
     account_id = str(uuid.uuid4())
     data = {
@@ -64,7 +64,7 @@ def test_a_persons_account_has_no_company_row(leads_ctx: LeadsContext) -> None:
         assert s.scalar(select(func.count()).select_from(AccountCompany)) == 0
 
 
-def test_known_accounts_show_in_dedupe_authorized_list_and_referrals(  # type: ignore[no-untyped-def]
+def test_known_accounts_show_in_dedupe_authorized_list_and_referrals(
         leads_ctx: LeadsContext, client, rep2) -> None:
     data = opened()
     with running_worker(leads_ctx.bus) as bus:

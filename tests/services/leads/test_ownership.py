@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads import rotation
+from leads.ownership import rotation
 from testkit.events import outbox_events
 
 pytestmark = pytest.mark.integration
@@ -28,17 +28,17 @@ class Clock:
 
 
 @pytest.fixture
-def clock(leads_ctx):  # type: ignore[no-untyped-def]
+def clock(leads_ctx):
     leads_ctx.clock = Clock(T0)
     return leads_ctx.clock
 
 
 @pytest.fixture
-def rep3(issuer) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def rep3(issuer) -> dict[str, str]:
     return issuer.headers("rep3", "sales_rep", team="east")
 
 
-def _register(client, headers, **fields):  # type: ignore[no-untyped-def]
+def _register(client, headers, **fields):
     resp = client.post("/api/v1/leads", json={**LEAD, **fields}, headers=headers)
     assert resp.status_code == 201, resp.json
     return resp.json
@@ -50,7 +50,7 @@ def _iso(moment: datetime) -> str:
 
 # --- policy --------------------------------------------------------------------------------------
 
-def test_policy_defaults_and_admin_only_audited_changes(client, rep1, manager, admin, leads_ctx):  # type: ignore[no-untyped-def]
+def test_policy_defaults_and_admin_only_audited_changes(client, rep1, manager, admin, leads_ctx):
     resp = client.get("/api/v1/leads/policy", headers=rep1)
     assert resp.status_code == 200
     assert resp.json["version"] == 0 and resp.json["policy"]["protection_months"] == 2
@@ -79,7 +79,7 @@ def test_policy_defaults_and_admin_only_audited_changes(client, rep1, manager, a
     assert audit["changes"] == {"protection_months": [2, 3]} and audit["version"] == 1
     assert client.get("/api/v1/leads/policy/changes", headers=rep1).status_code == 403
 
-    from leads.ownership import current_policy
+    from leads.policy.service import current_policy
 
     with leads_ctx.bus.session_factory() as session:
         assert current_policy(session).protection_months == 3
@@ -87,7 +87,7 @@ def test_policy_defaults_and_admin_only_audited_changes(client, rep1, manager, a
 
 # --- protection ----------------------------------------------------------------------------------
 
-def test_protection_renewed_only_by_a_qualifying_contact(client, rep1, rep2, manager, clock):  # type: ignore[no-untyped-def]
+def test_protection_renewed_only_by_a_qualifying_contact(client, rep1, rep2, manager, clock):
     lead = _register(client, rep1)
     url = f"/api/v1/leads/{lead['id']}"
     state = client.get(f"{url}/protection", headers=rep1).json
@@ -135,7 +135,7 @@ def test_protection_renewed_only_by_a_qualifying_contact(client, rep1, rep2, man
 
 # --- owners --------------------------------------------------------------------------------------
 
-def test_reassign_rules_history_and_events(client, rep1, rep2, manager, admin, clock, leads_ctx):  # type: ignore[no-untyped-def]
+def test_reassign_rules_history_and_events(client, rep1, rep2, manager, admin, clock, leads_ctx):
     lead = _register(client, rep1)
     url = f"/api/v1/leads/{lead['id']}"
     body = {"to_owner": "rep2", "rule": "manager_decision"}
@@ -193,7 +193,7 @@ def test_reassign_rules_history_and_events(client, rep1, rep2, manager, admin, c
     assert client.get(f"{url}/history", headers=manager).status_code == 404  # not east's any more
 
 
-def test_another_rep_or_team_gets_404_or_403_never_the_data(client, rep1, rep2, issuer):  # type: ignore[no-untyped-def]
+def test_another_rep_or_team_gets_404_or_403_never_the_data(client, rep1, rep2, issuer):
     lead = _register(client, rep1)
     west = issuer.headers("mw", "sales_manager", team="west")
     url = f"/api/v1/leads/{lead['id']}"
@@ -209,7 +209,7 @@ def test_another_rep_or_team_gets_404_or_403_never_the_data(client, rep1, rep2, 
             assert lead["code"] not in resp.get_data(as_text=True)
 
 
-def test_assignment_at_registration_is_history_and_event(client, manager, leads_ctx):  # type: ignore[no-untyped-def]
+def test_assignment_at_registration_is_history_and_event(client, manager, leads_ctx):
     lead = _register(client, manager, owner_id="rep3")
     [line] = client.get(f"/api/v1/leads/{lead['id']}/history", headers=manager).json["items"]
     assert (line["from_owner"], line["to_owner"], line["actor"], line["rule"]) == (
@@ -219,7 +219,7 @@ def test_assignment_at_registration_is_history_and_event(client, manager, leads_
     assert event["subject"] == lead["id"]
 
 
-def test_splits_from_protection_state(client, rep1, manager, clock):  # type: ignore[no-untyped-def]
+def test_splits_from_protection_state(client, rep1, manager, clock):
     lead = _register(client, rep1)
     url = f"/api/v1/leads/{lead['id']}/split"
     assert client.post(url, headers=rep1, json={"situation": "sole_credit", "rep": "rep1"}).status_code == 403
@@ -245,7 +245,7 @@ def test_splits_from_protection_state(client, rep1, manager, clock):  # type: ig
 
 # --- rotation and redistribution ------------------------------------------------------------------
 
-def test_reception_rotation_with_away_make_up_and_named_reps(client, rep1, rep2, manager, issuer, clock):  # type: ignore[no-untyped-def]
+def test_reception_rotation_with_away_make_up_and_named_reps(client, rep1, rep2, manager, issuer, clock):
     base = "/api/v1/leads/rotation/east/2026-03-02"
     roster = {"reps": ["rep1", "rep2", "rep3"]}
     assert client.put(base, headers=rep1, json=roster).status_code == 403
@@ -256,7 +256,7 @@ def test_reception_rotation_with_away_make_up_and_named_reps(client, rep1, rep2,
     resp = client.put(base, headers=manager, json=roster)
     assert resp.status_code == 200 and resp.json["next_rep"] == "rep1"
 
-    def nxt(headers, **body):  # type: ignore[no-untyped-def]
+    def nxt(headers, **body):
         resp = client.post(f"{base}/next", headers=headers, json=body)
         assert resp.status_code == 200, resp.json
         return resp.json
@@ -291,7 +291,7 @@ def test_reception_rotation_with_away_make_up_and_named_reps(client, rep1, rep2,
     assert client.get(f"{base}/log", headers=west_rep).status_code == 403
 
 
-def test_redistribution_is_reproducible_logged_and_evented(client, manager, rep1, admin, leads_ctx):  # type: ignore[no-untyped-def]
+def test_redistribution_is_reproducible_logged_and_evented(client, manager, rep1, admin, leads_ctx):
     ids = [_register(client, manager, owner_id="rep3", phone=f"1390013900{i}")["id"] for i in range(6)]
     body = {"from_rep": "rep3", "to_reps": ["rep1", "rep2"], "method": "random", "seed": "leave-2026"}
     assert client.post("/api/v1/leads/redistribute", headers=rep1, json=body).status_code == 403
@@ -319,13 +319,13 @@ def test_redistribution_is_reproducible_logged_and_evented(client, manager, rep1
     assert sorted(counts.values()) == [1, 1, 1] and even["seed"]
 
 
-def test_conversion_event_carries_the_recorded_split(client, rep1, manager, leads_ctx):  # type: ignore[no-untyped-def]
+def test_conversion_event_carries_the_recorded_split(client, rep1, manager, leads_ctx):
     """The converted event tells accounts (and outside systems) who gets the deal's credit."""
     import json
 
     from sqlalchemy import select
 
-    from leads.models import OUTBOX
+    from leads.db import OUTBOX
 
     lead_id = client.post("/api/v1/leads", headers=rep1, json={
         "name": "Split Co", "phone": "+8613900000077", "source": "walk_in"}).json["id"]
@@ -343,7 +343,7 @@ def test_conversion_event_carries_the_recorded_split(client, rep1, manager, lead
     assert converted_split() == [{"rep": "rep1", "percent": "80.00"}, {"rep": "rep2", "percent": "20.00"}]
 
 
-def test_reception_registers_walk_ins_through_the_rotation(client, rep1, manager, leads_ctx):  # type: ignore[no-untyped-def]
+def test_reception_registers_walk_ins_through_the_rotation(client, rep1, manager, leads_ctx):
     """轮流接待 in one step: new walk-ins and calls go to the next rep on duty, a named rep
     serves outside the order, a returning customer is a visit and takes no turn."""
     from zoneinfo import ZoneInfo

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads.cadence_scheduler import run_cadence
+from leads.pipeline.scheduler import run_cadence
 from testkit.events import outbox_events
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,7 @@ LEAD = {"name": "Zhang San", "company": "ACME 有限公司", "phone": "138 0013 
 
 
 @pytest.fixture
-def clock(leads_ctx):  # type: ignore[no-untyped-def]
+def clock(leads_ctx):
     """``clock.at(days=…)`` moves the service's clock relative to T0."""
 
     class Clock:
@@ -31,17 +31,17 @@ def clock(leads_ctx):  # type: ignore[no-untyped-def]
     return c
 
 
-def _lead(client, headers, **extra) -> str:  # type: ignore[no-untyped-def]
+def _lead(client, headers, **extra) -> str:
     resp = client.post("/api/v1/leads", json={**LEAD, **extra}, headers=headers)
     assert resp.status_code == 201, resp.json
     return resp.json["id"]
 
 
-def _types(ctx, type_: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def _types(ctx, type_: str) -> list[dict]:
     return [e["data"] for e in outbox_events(ctx.bus, type_)]
 
 
-def _run(client, admin, clock, days: float) -> dict:  # type: ignore[no-untyped-def]
+def _run(client, admin, clock, days: float) -> dict:
     clock.at(days=days)
     resp = client.post("/api/v1/leads/cadence/run", headers=admin)
     assert resp.status_code == 200, resp.json
@@ -50,7 +50,7 @@ def _run(client, admin, clock, days: float) -> dict:  # type: ignore[no-untyped-
 
 # --- stages -------------------------------------------------------------------------------------
 
-def test_stage_move_refused_with_missing_checklist_items(client, rep1, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_stage_move_refused_with_missing_checklist_items(client, rep1, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     resp = client.post(f"/api/v1/leads/{lead_id}/stage", json={"to_stage": "value_assessment",
                                                                 "facts": {"opportunity_confirmed": True}},
@@ -63,7 +63,7 @@ def test_stage_move_refused_with_missing_checklist_items(client, rep1, leads_ctx
     assert _types(leads_ctx, "leads.lead.stage_changed.v1") == []
 
 
-def test_stage_validation_and_unknown_fields(client, rep1, clock):  # type: ignore[no-untyped-def]
+def test_stage_validation_and_unknown_fields(client, rep1, clock):
     lead_id = _lead(client, rep1)
     url = f"/api/v1/leads/{lead_id}/stage"
     assert client.post(url, json={"to_stage": "nowhere"}, headers=rep1).status_code == 422
@@ -74,7 +74,7 @@ def test_stage_validation_and_unknown_fields(client, rep1, clock):  # type: igno
     assert resp.status_code == 422 and "extra" in resp.json["errors"]["json"]
 
 
-def test_stage_history_and_time_in_stage(client, rep1, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_stage_history_and_time_in_stage(client, rep1, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     url = f"/api/v1/leads/{lead_id}/stage"
     clock.at(days=2)
@@ -97,7 +97,7 @@ def test_stage_history_and_time_in_stage(client, rep1, leads_ctx, clock):  # typ
 
 # --- outcomes -----------------------------------------------------------------------------------
 
-def test_lose_needs_a_reason_from_the_list(client, rep1, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_lose_needs_a_reason_from_the_list(client, rep1, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     url = f"/api/v1/leads/{lead_id}/lose"
     assert client.post(url, json={}, headers=rep1).status_code == 422
@@ -116,7 +116,7 @@ def test_lose_needs_a_reason_from_the_list(client, rep1, leads_ctx, clock):  # t
     assert report["items"][1]["seconds"] is None and report["time_in_stages"] == {"identify": 86400}
 
 
-def test_lost_and_terminated_leads_cannot_convert(client, rep1, clock):  # type: ignore[no-untyped-def]
+def test_lost_and_terminated_leads_cannot_convert(client, rep1, clock):
     lost = _lead(client, rep1)
     client.post(f"/api/v1/leads/{lost}/lose", json={"reason": "no_need"}, headers=rep1)
     resp = client.post(f"/api/v1/leads/{lost}/convert", headers=rep1)
@@ -131,7 +131,7 @@ def test_lost_and_terminated_leads_cannot_convert(client, rep1, clock):  # type:
     assert client.post(f"/api/v1/leads/{terminated}/reopen", headers=rep1).status_code == 409
 
 
-def test_reopen_lost_lead_restarts_at_first_stage(client, rep1, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_reopen_lost_lead_restarts_at_first_stage(client, rep1, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     assert client.post(f"/api/v1/leads/{lead_id}/reopen", headers=rep1).status_code == 409  # open
     client.post(f"/api/v1/leads/{lead_id}/lose", json={"reason": "no_budget"}, headers=rep1)
@@ -147,7 +147,7 @@ def test_reopen_lost_lead_restarts_at_first_stage(client, rep1, leads_ctx, clock
 
 # --- tracking class -----------------------------------------------------------------------------
 
-def test_a_class_needs_a_follow_up_plan(client, rep1, clock):  # type: ignore[no-untyped-def]
+def test_a_class_needs_a_follow_up_plan(client, rep1, clock):
     lead_id = _lead(client, rep1)
     url = f"/api/v1/leads/{lead_id}/tracking"
     resp = client.put(url, json={"tracking_class": "A"}, headers=rep1)
@@ -174,7 +174,7 @@ def test_a_class_needs_a_follow_up_plan(client, rep1, clock):  # type: ignore[no
 
 # --- follow-ups ---------------------------------------------------------------------------------
 
-def test_follow_up_log_and_permission_walls(client, rep1, rep2, manager, issuer, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_follow_up_log_and_permission_walls(client, rep1, rep2, manager, issuer, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     url = f"/api/v1/leads/{lead_id}/follow-ups"
     clock.at(hours=3)
@@ -211,12 +211,12 @@ def test_follow_up_log_and_permission_walls(client, rep1, rep2, manager, issuer,
 
 # --- cadence ------------------------------------------------------------------------------------
 
-def test_cadence_run_is_admin_only(client, rep1, manager):  # type: ignore[no-untyped-def]
+def test_cadence_run_is_admin_only(client, rep1, manager):
     assert client.post("/api/v1/leads/cadence/run", headers=rep1).status_code == 403
     assert client.post("/api/v1/leads/cadence/run", headers=manager).status_code == 403
 
 
-def test_first_contact_overdue_once(client, manager, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_first_contact_overdue_once(client, manager, admin, leads_ctx, clock):
     lead_id = _lead(client, manager, owner_id="rep1", owner_team="east")  # assigned to rep1
     assert _run(client, admin, clock, 6)["emitted"] == 0
     assert _run(client, admin, clock, 8)["by_type"] == {"leads.followup.overdue.v1": 1}
@@ -228,7 +228,7 @@ def test_first_contact_overdue_once(client, manager, admin, leads_ctx, clock):  
     assert event["due_at"] == (T0 + timedelta(days=7)).isoformat()
 
 
-def test_contact_in_time_means_no_first_contact_reminder(client, manager, issuer, admin, leads_ctx,  # type: ignore[no-untyped-def]
+def test_contact_in_time_means_no_first_contact_reminder(client, manager, issuer, admin, leads_ctx,
                                                          clock):
     lead_id = _lead(client, manager, owner_id="rep1", owner_team="east")
     _run(client, admin, clock, 1)  # schedules the lead for day 7
@@ -239,7 +239,7 @@ def test_contact_in_time_means_no_first_contact_reminder(client, manager, issuer
     assert _run(client, admin, clock, 8)["emitted"] == 0
 
 
-def test_trade_show_escalation_then_breach(client, rep1, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_trade_show_escalation_then_breach(client, rep1, admin, leads_ctx, clock):
     _lead(client, rep1, source="trade_show", show_name="Canton Fair")
     assert _run(client, admin, clock, 6.9)["emitted"] == 0
     assert _run(client, admin, clock, 7)["by_type"] == {"leads.followup.due.v1": 1}
@@ -251,11 +251,11 @@ def test_trade_show_escalation_then_breach(client, rep1, admin, leads_ctx, clock
     assert breach["kind"] == "trade_show_unanswered_breach" and breach["escalate_to"] == "manager"
 
 
-def test_key_lead_not_contacted_for_a_week(client, rep1, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_key_lead_not_contacted_for_a_week(client, rep1, admin, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     clock.at(days=1)
     client.put(f"/api/v1/leads/{lead_id}/tracking", json={
-        "tracking_class": "A", "next_step": "visit", "next_date": (T0 + timedelta(days=5)).isoformat()},
+        "tracking_class": "A", "next_step": "visit", "next_date": (T0 + timedelta(days=30)).isoformat()},
         headers=rep1)
     assert _run(client, admin, clock, 7.5)["emitted"] == 0
     assert _run(client, admin, clock, 8)["by_type"] == {"leads.followup.due.v1": 1}
@@ -268,7 +268,7 @@ def test_key_lead_not_contacted_for_a_week(client, rep1, admin, leads_ctx, clock
     assert _run(client, admin, clock, 16)["by_type"] == {"leads.followup.due.v1": 1}  # a new week
 
 
-def test_protection_expiring_then_expired(client, rep1, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_protection_expiring_then_expired(client, rep1, admin, leads_ctx, clock):
     _lead(client, rep1)  # registered T0 = 2026-11-02 09:00 Shanghai → protected until 2027-01-02
     until = datetime(2027, 1, 2, 1, 0, tzinfo=UTC)
     assert _run(client, admin, clock, (until - T0).days - 8)["emitted"] == 0
@@ -283,7 +283,7 @@ def test_protection_expiring_then_expired(client, rep1, admin, leads_ctx, clock)
     assert expired["due_at"] == until.isoformat()
 
 
-def test_visit_by_owner_renews_protection(client, rep1, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_visit_by_owner_renews_protection(client, rep1, admin, leads_ctx, clock):
     lead_id = _lead(client, rep1)
     clock.at(days=30)
     client.post(f"/api/v1/leads/{lead_id}/follow-ups", json={"channel": "visit", "summary": "met"},
@@ -295,17 +295,17 @@ def test_visit_by_owner_renews_protection(client, rep1, admin, leads_ctx, clock)
     assert contact["kind"] == "face_to_face" and contact["by"] == "rep1"
 
 
-def test_closed_leads_get_no_reminders(client, manager, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_closed_leads_get_no_reminders(client, manager, admin, leads_ctx, clock):
     lead_id = _lead(client, manager, owner_id="rep1", owner_team="east")
     client.post(f"/api/v1/leads/{lead_id}/lose", json={"reason": "no_need"}, headers=manager)
     assert _run(client, admin, clock, 70)["checked"] == 0
 
 
-def test_ownership_contacts_count_too(client, manager, admin, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_ownership_contacts_count_too(client, manager, admin, leads_ctx, clock):
     """Contacts recorded through the ownership module (lead_contacts) are read next to follow-ups."""
     import uuid
 
-    from leads.models_ownership import LeadContact
+    from leads.ownership.models import LeadContact
 
     lead_id = _lead(client, manager, owner_id="rep1", owner_team="east")
     with leads_ctx.bus.session_factory() as session, session.begin():
@@ -315,11 +315,11 @@ def test_ownership_contacts_count_too(client, manager, admin, leads_ctx, clock):
     assert _run(client, admin, clock, 62)["emitted"] == 0  # the day-40 visit renewed protection
 
 
-def test_worker_thread_runs_the_cadence_with_the_context_clock(client, manager, leads_ctx, clock):  # type: ignore[no-untyped-def]
+def test_worker_thread_runs_the_cadence_with_the_context_clock(client, manager, leads_ctx, clock):
     import threading
 
     from eventbus.testing import wait_for
-    from leads.cadence_scheduler import start_cadence_thread
+    from leads.pipeline.scheduler import start_cadence_thread
 
     _lead(client, manager, owner_id="rep1", owner_team="east")
     clock.at(days=8)
@@ -335,11 +335,11 @@ def test_worker_thread_runs_the_cadence_with_the_context_clock(client, manager, 
     assert len(_types(leads_ctx, "leads.followup.overdue.v1")) == 1  # many passes, one event
 
 
-def test_configured_stages_and_reasons(client, rep1, clock, monkeypatch):  # type: ignore[no-untyped-def]
+def test_configured_stages_and_reasons(client, rep1, clock, monkeypatch):
     """Stages and lost reasons come from the policy; a lead in a stage the policy no longer has
     counts as being in the first one."""
-    from leads import pipeline_service
-    from leads.policy import LeadPolicy, StageSpec
+    from leads.pipeline import service as pipeline_service
+    from leads.policy.rules import LeadPolicy, StageSpec
 
     policy = LeadPolicy(stages=(StageSpec("qualify", "Qualify", ("budget_known",)),
                                 StageSpec("negotiate", "Negotiate")), lost_reasons=("gone",))

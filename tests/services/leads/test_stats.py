@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import update
 
-from leads.models import Lead
+from leads.intake.models import Lead
 from leads.wiring import LeadsContext
 
 pytestmark = pytest.mark.integration
@@ -19,16 +19,16 @@ STALE = "/api/v1/leads/stats/without-follow-up"
 
 
 @pytest.fixture
-def west_rep(issuer):  # type: ignore[no-untyped-def]
+def west_rep(issuer):
     return issuer.headers("rep3", "sales_rep", team="west")
 
 
 @pytest.fixture
-def register(client, leads_ctx: LeadsContext):  # type: ignore[no-untyped-def]
+def register(client, leads_ctx: LeadsContext):
     """Register (or revisit) a lead at a given UTC moment through the API."""
     count = iter(range(10_000))
 
-    def add(headers, at: datetime, source: str = "walk_in", phone: str | None = None,  # type: ignore[no-untyped-def]
+    def add(headers, at: datetime, source: str = "walk_in", phone: str | None = None,
             company: str | None = None):
         leads_ctx.clock = lambda: at
         n = next(count)
@@ -45,7 +45,7 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def test_daily_reception_counts_new_leads_and_visits_per_local_day(client, register, rep1, rep2, manager):  # type: ignore[no-untyped-def]
+def test_daily_reception_counts_new_leads_and_visits_per_local_day(client, register, rep1, rep2, manager):
     register(rep1, utc(2026, 1, 31, 15, 30))  # 23:30 Jan 31 in Shanghai
     register(rep1, utc(2026, 1, 31, 16, 30))  # 00:30 Feb 1
     register(rep1, utc(2026, 1, 31, 2), source="phone_call", phone="13900139000")
@@ -66,7 +66,7 @@ def test_daily_reception_counts_new_leads_and_visits_per_local_day(client, regis
     assert mine.json["rows"] == []
 
 
-def test_funnel_month_boundary_and_conversion(client, register, rep1, rep2, manager, leads_ctx):  # type: ignore[no-untyped-def]
+def test_funnel_month_boundary_and_conversion(client, register, rep1, rep2, manager, leads_ctx):
     jan = register(rep1, utc(2026, 1, 31, 15, 30))
     register(rep2, utc(2026, 1, 31, 16, 30))  # February locally
     register(rep2, utc(2026, 1, 5), source="trade_show")
@@ -95,12 +95,12 @@ def test_funnel_month_boundary_and_conversion(client, register, rep1, rep2, mana
     assert [(g["group"], g["registered"]) for g in week["groups"]] == [("east", 2)]
 
 
-def test_scoping_rep_manager_admin(client, register, rep1, west_rep, manager, west_manager, admin):  # type: ignore[no-untyped-def]
+def test_scoping_rep_manager_admin(client, register, rep1, west_rep, manager, west_manager, admin):
     register(rep1, utc(2026, 3, 2, 2))
     register(west_rep, utc(2026, 3, 2, 3))
     q = {"period": "month", "date": "2026-03-02", "group_by": "rep"}
 
-    def groups(headers, **extra):  # type: ignore[no-untyped-def]
+    def groups(headers, **extra):
         resp = client.get(FUNNEL, query_string={**q, **extra}, headers=headers)
         assert resp.status_code == 200, resp.json
         return [g["group"] for g in resp.json["groups"]]
@@ -112,7 +112,7 @@ def test_scoping_rep_manager_admin(client, register, rep1, west_rep, manager, we
     assert client.get(FUNNEL, query_string={**q, "team": "west"}, headers=manager).status_code == 403
 
 
-def test_without_follow_up_lists_untouched_open_leads(client, register, rep1, rep2, manager, leads_ctx):  # type: ignore[no-untyped-def]
+def test_without_follow_up_lists_untouched_open_leads(client, register, rep1, rep2, manager, leads_ctx):
     stale = register(rep1, utc(2026, 3, 1, 2), phone="13700137000")
     revisited = register(rep1, utc(2026, 3, 1, 3), phone="13700137001")
     register(rep1, utc(2026, 3, 12, 3), source="phone_call", phone="13700137001")  # a visit
@@ -130,7 +130,7 @@ def test_without_follow_up_lists_untouched_open_leads(client, register, rep1, re
     assert client.get(STALE, query_string={"days": 7}, headers=rep2).json["leads"] == []
 
 
-def test_every_report_has_a_csv_with_bom(client, register, rep1, manager):  # type: ignore[no-untyped-def]
+def test_every_report_has_a_csv_with_bom(client, register, rep1, manager):
     register(rep1, utc(2026, 1, 31, 15, 30))
     resp = client.get(DAILY, query_string={"from": "2026-01-31", "to": "2026-01-31",
                                            "format": "csv"}, headers=manager)
@@ -147,7 +147,7 @@ def test_every_report_has_a_csv_with_bom(client, register, rep1, manager):  # ty
     assert stale.data.decode("utf-8-sig").startswith("lead_id,code,name")
 
 
-def test_bad_queries_are_422(client, manager):  # type: ignore[no-untyped-def]
+def test_bad_queries_are_422(client, manager):
     assert client.get(DAILY, query_string={"from": "2026-02-01", "to": "2026-01-01"},
                       headers=manager).status_code == 422
     assert client.get(FUNNEL, query_string={"date": "2026-01-01", "period": "year"},
@@ -155,8 +155,7 @@ def test_bad_queries_are_422(client, manager):  # type: ignore[no-untyped-def]
     assert client.get(STALE, query_string={"days": 0}, headers=manager).status_code == 422
 
 
-def test_days_follow_the_organizations_timezone_from_the_policy(client, register, rep1, admin):  # type: ignore[no-untyped-def]
-    pytest.importorskip("leads.ownership", reason="the stored lead policy is the ownership work's")
+def test_days_follow_the_organizations_timezone_from_the_policy(client, register, rep1, admin):
     register(rep1, utc(2026, 1, 31, 15, 30))  # Jan 31 in Shanghai, Jan 31 in UTC too
     register(rep1, utc(2026, 1, 31, 16, 30))  # Feb 1 in Shanghai, still Jan 31 in UTC
     q = {"from": "2026-01-31", "to": "2026-02-01"}

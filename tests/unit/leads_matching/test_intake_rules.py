@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from authn import Principal
-from leads import domain
-from leads.domain import LeadAccess
+from leads.intake import rules as domain
+from leads.intake.rules import LeadAccess
 
 
 def _who(sub: str, *roles: str, team: str | None = "east") -> Principal:
@@ -46,12 +44,3 @@ def test_merged_leads_are_tombstones() -> None:
     domain.ensure_live(None)
     with pytest.raises(domain.RuleViolation):
         domain.ensure_live("other-lead")
-
-
-@pytest.mark.parametrize(("registered", "ends"), [
-    (datetime(2026, 11, 23, 9, 30, tzinfo=UTC), datetime(2027, 1, 23, 9, 30, tzinfo=UTC)),
-    (datetime(2026, 12, 31, tzinfo=UTC), datetime(2027, 2, 28, tzinfo=UTC)),
-    (datetime(2027, 12, 30, tzinfo=UTC), datetime(2028, 2, 29, tzinfo=UTC)),
-])
-def test_provisional_protection_is_two_calendar_months(registered: datetime, ends: datetime) -> None:
-    assert domain.provisional_protection_end(registered) == ends

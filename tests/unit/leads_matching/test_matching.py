@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads.matching import (
+from leads.intake.matching import (
     COMPANY_FUZZY,
     COMPANY_PERSON_FUZZY,
     EMAIL_EXACT,

@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from leads.cadence import (
+from leads.ownership.rules import Contact, ContactKind
+from leads.pipeline.cadence import (
     FIRST_CONTACT_OVERDUE,
     KEY_LEAD_STALE,
     PROTECTION_CLAIMABLE,
@@ -19,8 +20,7 @@ from leads.cadence import (
     next_due_at,
     scheduled_reminders,
 )
-from leads.policy import LeadPolicy
-from leads.protection import Contact, ContactKind
+from leads.policy.rules import LeadPolicy
 
 SH = ZoneInfo("Asia/Shanghai")
 SECOND = timedelta(seconds=1)

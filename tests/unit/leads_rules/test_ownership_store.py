@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from leads import ownership, rotation
-from leads.models_ownership import LeadContact
-from leads.policy import LeadPolicy
-from leads.protection import ConflictRule, Decision, owner_change
+from leads.ownership import rotation
+from leads.ownership import service as ownership
+from leads.ownership.models import LeadContact
+from leads.ownership.rules import ConflictRule, Decision, owner_change
+from leads.policy.rules import LeadPolicy
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads.domain import RuleViolation
-from leads.pipeline import (
+from leads.intake.rules import RuleViolation
+from leads.pipeline.rules import (
     FollowUpPlan,
     StageEntry,
     can_advance,
@@ -17,7 +17,7 @@ from leads.pipeline import (
     time_in_stages,
     tracking_class_problems,
 )
-from leads.policy import LeadPolicy, StageSpec
+from leads.policy.rules import LeadPolicy, StageSpec
 
 SH = ZoneInfo("Asia/Shanghai")
 IDENTIFIED = {"opportunity_confirmed", "company_profile_known"}

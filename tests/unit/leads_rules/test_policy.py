@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads.policy import LeadPolicy, PolicyError, StageSpec, add_months
+from leads.policy.rules import LeadPolicy, PolicyError, StageSpec, add_months
 
 SH = ZoneInfo("Asia/Shanghai")
 

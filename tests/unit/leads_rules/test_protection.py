@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads.domain import RuleViolation
-from leads.policy import LeadPolicy
-from leads.protection import (
+from leads.intake.rules import RuleViolation
+from leads.ownership.rules import (
     ChoseOtherRep,
     Complaint,
     ConflictRule,
@@ -35,6 +34,7 @@ from leads.protection import (
     protection_state,
     qualifies,
 )
+from leads.policy.rules import LeadPolicy
 
 SH = ZoneInfo("Asia/Shanghai")
 REGISTERED = datetime(2026, 1, 31, 10, 0, tzinfo=SH)

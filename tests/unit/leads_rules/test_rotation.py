@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from leads.domain import RuleViolation
-from leads.rotation import (
+from leads.intake.rules import RuleViolation
+from leads.ownership.rotation import (
     NamedRep,
     NewCustomer,
     ReturningCustomer,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads import stats
+from leads.stats import rules as stats
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -1,4 +1,4 @@
-from leads.models import Base
+from leads.db import Base
 from servicedb import run_alembic_env
 
 run_alembic_env(Base.metadata)

@@ -70,7 +70,7 @@ def upgrade() -> None:
 
 def _backfill_company_keys() -> None:
     """Leads registered before this revision get their key; done in Python so the rule is one."""
-    from leads.matching import company_key
+    from leads.intake.matching import company_key
 
     conn = op.get_bind()
     leads = sa.table('leads', sa.column('id', sa.String), sa.column('company', sa.String),

@@ -1,0 +1,89 @@
+"""Event handlers of the leads service: one function per consumed event type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eventbus import Envelope, Subscription
+from leads.intake.events import (
+    ACCOUNT_LINKED,
+    ACCOUNT_OPENED,
+    INVOICE_ISSUED,
+    AccountLinkedIn,
+    AccountOpenedIn,
+    InvoiceIssuedIn,
+)
+from leads.intake.matching import company_key
+from leads.intake.models import AccountCompany, Lead
+
+
+def on_account_opened(session: Session, event: Envelope, data: dict[str, Any]) -> None:
+    """Keep the account's company for dedupe and the authorized list, and record on a
+    converted lead the account that accounts opened for it."""
+    _keep_account_company(session, data)
+    if not data["source_lead_id"]:
+        return  # an account opened directly, not from a lead
+    _link(session, data["source_lead_id"], data["account_id"])
+
+
+def on_account_linked(session: Session, event: Envelope, data: dict[str, Any]) -> None:
+    """A converted lead's company already was a customer: record that account on the lead,
+    exactly as when one is opened for it."""
+    _link(session, data["source_lead_id"], data["account_id"])
+
+
+def on_invoice_issued(session: Session, event: Envelope, data: dict[str, Any]) -> None:
+    """Tracking runs until the invoice is issued (跟踪至开出发票为止): the originating lead is
+    marked invoiced and its cadence stops. The first invoice is the mark; a redelivery or a
+    later invoice for the same lead changes nothing."""
+    if not data["lead_code"]:
+        return  # an invoice for an order that did not come from a lead
+    lead = session.scalars(select(Lead).where(Lead.code == data["lead_code"])
+                           .with_for_update()).first()
+    while lead is not None and lead.merged_into is not None:  # the survivor carries the deal
+        lead = session.get(Lead, lead.merged_into, with_for_update=True)
+    if lead is None or lead.invoiced_at is not None:
+        return
+    lead.invoiced_at = _event_time(event)
+    lead.invoice_id = data["invoice_id"][:36]
+    lead.cadence_due_at = None  # the scheduler looks once more and finds nothing due
+    lead.changed()
+
+
+def _event_time(event: Envelope) -> datetime:
+    moment = datetime.fromisoformat(event.time.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _link(session: Session, lead_id: str, account_id: str) -> None:
+    lead = session.get(Lead, lead_id, with_for_update=True)
+    if lead is None or lead.account_id == account_id:
+        return
+    lead.account_id = account_id
+    lead.changed()
+
+
+def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
+    """Upsert by account id, keeping only a newer version (events may arrive out of order)."""
+    key = company_key(data["company"])
+    if key is None:
+        return  # a person's account: nothing company-shaped to match
+    row = session.get(AccountCompany, data["account_id"], with_for_update=True)
+    if row is None:
+        session.add(AccountCompany(account_id=data["account_id"], company_key=key,
+                                   name=data["company"][:200], owner_id=data["owner_id"],
+                                   owner_team=data["owner_team"], version=data["version"]))
+    elif data["version"] > row.version:
+        row.company_key, row.name = key, data["company"][:200]
+        row.owner_id, row.owner_team, row.version = data["owner_id"], data["owner_team"], data["version"]
+
+
+SUBSCRIPTIONS = {
+    ACCOUNT_OPENED: Subscription(on_account_opened, AccountOpenedIn().load),
+    ACCOUNT_LINKED: Subscription(on_account_linked, AccountLinkedIn().load),
+    INVOICE_ISSUED: Subscription(on_invoice_issued, InvoiceIssuedIn().load),
+}
