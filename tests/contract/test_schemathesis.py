@@ -10,10 +10,7 @@ every undeclared method, missing and malformed parts), so CI pays well under a m
 Operations are taken from the document at run time, so endpoints other services add are covered
 without touching this file.
 
-Findings that belong to the leads service and are being fixed on the ``leads`` branch are listed
-in ``KNOWN_LEADS_FAILURES``: they are still checked and reported at the end of the run (and a
-fixed one is reported as such, so its line can go), but do not fail the tier. Everything else
-must pass with no exclusion.
+Every finding fails the tier: there is no list of known failures.
 """
 
 from __future__ import annotations
@@ -81,31 +78,6 @@ schemathesis.openapi.format("phone", st.one_of(
     st.from_regex(r"\A\+49 30 [0-9]{7,8}\Z"),  # a fixed line elsewhere, E.164 with spaces
 ))
 
-# (method, path) -> failure codes found by this tier in leads-specific code, being fixed on the
-# `leads` branch (issue 7: offsets in web-forms/split, percent strings, totals null, phone-or-email,
-# show_name, rules the schema does not declare). The lead engineer removes these at merge.
-KNOWN_LEADS_FAILURES: dict[tuple[str, str], frozenset[str]] = {
-    ("GET", "/api/v1/leads/stats/daily-reception"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/{lead_id}/split"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/dedupe-check"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/import"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/rotation/{team}/{day}/next"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/web-forms"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/web-forms/{form_id}/submissions"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/{lead_id}/merge"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/{lead_id}/unmerge"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/{lead_id}/reassign"): frozenset({"ST202"}),
-    ("PUT", "/api/v1/leads/policy"): frozenset({"ST202"}),
-    # Values from the organisation's policy (lost/termination reasons, stages, tracking classes)
-    # refused with 422 although the document allows any string: also leads', found by this tier.
-    ("POST", "/api/v1/leads/{lead_id}/lose"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/{lead_id}/terminate"): frozenset({"ST202"}),
-    ("POST", "/api/v1/leads/{lead_id}/stage"): frozenset({"ST202"}),
-    ("PUT", "/api/v1/leads/{lead_id}/tracking"): frozenset({"ST202"}),
-}
-
-
 @dataclass
 class Finding:
     operation: str  # "POST /api/v1/leads"
@@ -126,13 +98,6 @@ class Run:
     findings: dict[tuple[str, str, str], Finding] = field(default_factory=dict)  # unique
     errors: list[str] = field(default_factory=list)
 
-    def split(self) -> tuple[list[Finding], list[Finding]]:
-        """(known leads findings, everything else)."""
-        known, other = [], []
-        for finding in self.findings.values():
-            method, _, path = finding.operation.partition(" ")
-            (known if finding.code in KNOWN_LEADS_FAILURES.get((method, path), ()) else other).append(finding)
-        return known, other
 
 
 RUNS: dict[str, Run] = {}
@@ -179,7 +144,7 @@ def run_schemathesis(crm: Embedded, role: str, username: str) -> Run:
 @pytest.mark.parametrize(("role", "username"), [("admin", "admin"), ("sales_rep", "rep1")])
 def test_every_operation_keeps_its_contract(crm: Embedded, role: str, username: str) -> None:
     run = run_schemathesis(crm, role, username)
-    _known, unexpected = run.split()
+    unexpected = list(run.findings.values())
     assert not run.errors, "\n".join(run.errors)
     assert run.operations, "no operation was tested"
     assert not unexpected, f"{len(unexpected)} contract failures as {role}:\n" + "\n".join(
@@ -195,34 +160,11 @@ def test_events_emitted_under_fuzzing_match_their_published_schemas(crm: Embedde
     assert len(seen) >= 3, seen
 
 
-def test_known_failures_name_real_operations(crm: Embedded) -> None:
-    """An exclusion for an operation that no longer exists hides nothing and should go."""
-    import httpx
-
-    doc = httpx.get(f"{crm.url}/api/v1/openapi.json", timeout=10).json()
-    operations = {(method.upper(), path) for path, item in doc["paths"].items() for method in item
-                  if method in {"get", "put", "post", "patch", "delete"}}
-    assert set(KNOWN_LEADS_FAILURES) <= operations, set(KNOWN_LEADS_FAILURES) - operations
-    assert all(path.startswith("/api/v1/leads") for _, path in KNOWN_LEADS_FAILURES)
-
-
 def summary_lines() -> list[str]:
-    """For the terminal summary: the numbers the tier is judged by, and the leads findings."""
+    """For the terminal summary: the numbers the tier is judged by, and each finding."""
     lines = []
     for role, run in sorted(RUNS.items()):
-        known, unexpected = run.split()
         lines.append(f"schemathesis as {role}: {len(run.operations)} operations, {run.requests} requests, "
-                     f"{len(unexpected)} unique failures (+{len(known)} known leads findings)")
-        lines.extend(f"  {finding.line()}" for finding in unexpected)  # also when a run timed out
-    if not RUNS:
-        return lines
-    seen: dict[tuple[str, str], set[str]] = {}
-    for run in RUNS.values():
-        for finding in run.split()[0]:
-            method, _, path = finding.operation.partition(" ")
-            seen.setdefault((method, path), set()).add(finding.code)
-    for (method, path), codes in sorted(KNOWN_LEADS_FAILURES.items()):
-        got = seen.get((method, path), set())
-        status = f"still failing: {', '.join(sorted(got))}" if got else "not seen this run"
-        lines.append(f"  known (leads branch) {method} {path} [{', '.join(sorted(codes))}]: {status}")
+                     f"{len(run.findings)} unique failures")
+        lines.extend(f"  {finding.line()}" for finding in run.findings.values())  # also after a timeout
     return lines
