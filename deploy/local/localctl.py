@@ -173,7 +173,10 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
         port = int(s["service_port_base"]) + i
         upstreams.append(f"{service}=http://127.0.0.1:{port}")
         env = {**common, f"{service.upper()}_DATABASE_URL": database_url(s, service),
-               "EVENTS_BROKER_URL": service_broker_url(s, service)}
+               "EVENTS_BROKER_URL": service_broker_url(s, service),
+               # The directory of people a lead may be given to: the same demo users the
+               # local gateway signs in (leads refuses an owner it does not know).
+               "AUTH_DEMO_USERS": "1"}
         table.append((f"{service}-web", [
             *gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(s["web"][service]),
             "--threads", "4", "--worker-class", "gthread", "--graceful-timeout", "20",
