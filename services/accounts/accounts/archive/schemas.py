@@ -16,6 +16,7 @@ from . import rules
 from .fields import CARD_FIELDS, CONTACT_FIELDS, CardField
 
 MONEY_MAX = Decimal("1000000000000")
+NOT_NULL = ("name", "owner_id")  # the card's required fields: never cleared
 MONEY = {"type": "string", "format": "decimal", "example": "120000.00"}
 
 
@@ -36,7 +37,7 @@ def _input_field(f: CardField, *, required: bool = False) -> fields.Field:
     meta: dict[str, Any] = {"description": f.description}
     kw: dict[str, Any] = {"metadata": meta, "required": required}
     if not required:
-        kw["allow_none"] = f.name != "name"
+        kw["allow_none"] = f.name not in NOT_NULL
     if f.kind == "money":
         meta.update(MONEY)
         return fields.Decimal(places=2, as_string=True, validate=_money_in_range, **kw)
