@@ -127,8 +127,8 @@ def test_bad_input_is_422_with_fields(client, clerk):  # type: ignore[no-untyped
         ({"customer_type": "pirate"}, "customer_type"),
         ({"bank_credit_rating": "BBB"}, "bank_credit_rating"),
         ({"annual_sales": "-1"}, "annual_sales"),
-        ({"contacts": [{"category": "primary", "name": "A"}, {"category": "primary", "name": "B"}]},
-         "contacts"),
+        ({"annual_sales": "12.345"}, "annual_sales"),
+        ({"annual_sales": "1e5"}, "annual_sales"),
         ({"contacts": [{"category": "primary", "name": "A", "nick": "x"}]}, "contacts"),
     ]
     for body, field in cases:
