@@ -99,6 +99,8 @@ def test_templates_are_sandboxed_and_preview_renders(api, admin) -> None:  # typ
         "body": "{{ code.__class__.__mro__[1].__subclasses__() }}",
     }
     assert _fields(api.post(f"{API}/templates", headers=admin, json=evil)) == {"body"}
+    for bomb in ("{{ 1/0 }}", "{{ 'a' * 100000000 }}", "{{ 9 ** 999999 }}", "{{ range(100000000)|list }}"):
+        assert _fields(api.post(f"{API}/templates", headers=admin, json={**evil, "body": bomb})) == {"body"}
     resp = api.post(
         f"{API}/templates/preview",
         headers=admin,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 LANGUAGES = ("zh-CN", "en")
@@ -50,7 +51,26 @@ class TemplateRuleError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+MAX_OUTPUT = 10_000  # characters: no message is longer, so a larger rendering is an error
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox plus guards against resource bombs (``'a' * 10**9``): powers are refused and
+    a repetition may not exceed the output cap."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("powers are not allowed in templates")
+        if operator == "*" and any(isinstance(v, str | list | tuple) for v in (left, right)):
+            count = right if isinstance(right, int) else left if isinstance(left, int) else 0
+            if count > MAX_OUTPUT:
+                raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 def variables(event_type: str) -> tuple[str, ...]:
@@ -74,6 +94,11 @@ def render(subject: str, body: str, context: Mapping[str, Any]) -> tuple[str, st
             out[name] = render_text(source, context)
         except TemplateError as exc:  # syntax, undefined variable, sandbox refusal
             errors[name] = f"{type(exc).__name__}: {exc}"
+        except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as exc:
+            errors[name] = f"does not render: {type(exc).__name__}: {exc}"
+        else:
+            if len(out[name]) > MAX_OUTPUT:
+                errors[name] = f"renders longer than {MAX_OUTPUT} characters"
     if errors:
         raise TemplateRuleError(errors)
     return out["subject"], out["body"]
