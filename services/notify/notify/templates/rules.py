@@ -29,7 +29,15 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "support.appointment.reminder_due.v1": _APPT,
     "support.return_visit.due.v1": ("code", "due_at", "reason"),
     "support.major_fault.reported.v1": ("code", "place", "symptoms", "plan", "occurred_at"),
-    "accounts.payment.overdue.v1": (*_CREDIT, "amount_due", "currency", "due_on", "days_overdue"),
+    "accounts.payment.overdue.v1": (
+        *_CREDIT,
+        "amount_due",
+        "currency",
+        "due_on",
+        "days_overdue",
+        "salutation",
+        "sender_name",
+    ),
     "accounts.credit.hold_placed.v1": (*_CREDIT, "reasons"),
     "accounts.credit.hold_released.v1": (*_CREDIT, "reason"),
     "accounts.credit.approval_requested.v1": (*_CREDIT, "kind", "step", "proposed_limit", "requested_by"),
@@ -201,6 +209,11 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
         "Payment notice {{ account_code }}",
         "{{ account_name }} owes {{ amount_due }} {{ currency }} (due {{ due_on }}), "
         "{{ days_overdue }} days overdue.",
+    ),
+    ("accounts.payment.overdue.v1", "sms", "zh-CN"): Text(
+        "催款通知单",
+        "{{ salutation }},您好!贵司应付 {{ amount_due }} {{ currency }} 已于 {{ due_on }} 到期,"
+        "已逾期 {{ days_overdue }} 天,烦请尽快安排付款;如已付款请忽略本通知。" + _ZH_SIGN,
     ),
     ("accounts.credit.hold_placed.v1", "inapp", "zh-CN"): Text(
         "信用冻结 {{ account_code }}", "{{ account_name }} 已被信用冻结:{{ reasons }}"
