@@ -198,7 +198,7 @@ def dispatch_due(
     senders: Mapping[str, Sender],
     now: datetime,
     limit: int = 500,
-    record_every: int = 100,
+    record_every: int = 500,
 ) -> Counter[str]:
     """One dispatcher pass: claim, send each outside any transaction, record the outcomes in
     batches (one commit per ``record_every`` messages). A crash between a send and its record
