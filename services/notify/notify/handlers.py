@@ -21,6 +21,7 @@ from . import domain
 from .channels import inapp
 from .events import ACCOUNT_LINKED, ACCOUNT_OPENED, AccountLinkedIn, AccountOpenedIn
 from .greetings.handlers import observe_account
+from .greetings.service import customer_card
 from .policy.service import current_policy
 from .reminders import rules as reminder_rules
 from .reminders import service as reminders
@@ -29,6 +30,7 @@ from .webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 # Other services' events that outside systems may receive through webhooks.
+PAYMENT_OVERDUE = "accounts.payment.overdue.v1"
 WEBHOOK_BINDINGS = ("leads.#", "accounts.#", "support.#")
 
 Emit = Callable[[Session, str, dict[str, Any], str | None], Envelope]
@@ -91,9 +93,20 @@ def on_reminder(session: Session, event: Envelope, data: dict[str, Any], *, deps
     plan = reminder_rules.plan(event.type, data, company=policy.company_name)
     if plan is None:
         return
+    sender = "客服部"
+    if event.type == PAYMENT_OVERDUE:  # 催款通知单: the customer is told too, by finance (§4.1)
+        sender = "财务部"
+        card = customer_card(session, str(data.get("account_id")))
+        if card is not None:
+            plan.recipients.append(card)
     key = data.get("reminder_key")
     reminders.deliver(
-        session, str(uuid.uuid5(_KEYS, key)) if key else event.id, plan, deps.clock(), deps.emit
+        session,
+        str(uuid.uuid5(_KEYS, key)) if key else event.id,
+        plan,
+        deps.clock(),
+        deps.emit,
+        sender_name=sender,
     )
 
 

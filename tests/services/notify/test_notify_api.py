@@ -99,6 +99,8 @@ def test_templates_are_sandboxed_and_preview_renders(api, admin) -> None:  # typ
         "body": "{{ code.__class__.__mro__[1].__subclasses__() }}",
     }
     assert _fields(api.post(f"{API}/templates", headers=admin, json=evil)) == {"body"}
+    for bomb in ("{{ 1/0 }}", "{{ 'a' * 100000000 }}", "{{ 9 ** 999999 }}", "{{ range(100000000)|list }}"):
+        assert _fields(api.post(f"{API}/templates", headers=admin, json={**evil, "body": bomb})) == {"body"}
     resp = api.post(
         f"{API}/templates/preview",
         headers=admin,
@@ -206,3 +208,12 @@ def test_policy_changes_are_admin_only_and_audited(api, admin, rep1) -> None:  #
     assert "default_timezone" in _fields(
         api.put(f"{API}/policy", headers=admin, json={"reason": "x y z", "default_timezone": "Mars/Base"})
     )
+
+
+def test_nul_characters_are_refused_not_a_500(api, rep1, admin) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL text cannot hold NUL: refused up front on every database."""
+    resp = api.post(f"{API}/messages", headers=rep1, json={**SMS, "body": "王总,您好!\x00本公司rep1"})
+    assert resp.status_code == 422 and resp.content_type == "application/problem+json"
+    assert api.get(f"{API}/messages?state=\x00", headers=rep1).status_code == 422
+    nested = {"event_type": "leads.followup.due.v1", "subject": "x", "body": "y", "variables": {"a\x00": "b"}}
+    assert api.post(f"{API}/templates/preview", headers=admin, json=nested).status_code == 422

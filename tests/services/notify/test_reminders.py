@@ -251,3 +251,42 @@ def test_credit_events_go_to_owner_approver_or_finance(
     notes = _notes(ctx)
     assert set(notes) == recipients
     assert all("C-000042" in n.title for n in notes.values())
+
+
+def test_payment_notice_reaches_the_customer_signed_by_finance(ctx: NotifyContext) -> None:
+    """催款通知单 (§4.1): the owner and finance in-app, the customer by SMS from its card."""
+    aid = str(uuid.uuid4())
+    snapshot = {
+        "id": aid,
+        "code": "C-000042",
+        "name": "杭州竹业",
+        "owner_id": "rep1",
+        "status": "active",
+        "key_customer": False,
+        "timezone": "Asia/Shanghai",
+        "version": 2,
+        "contact": {"name": "王五", "title": "总", "mobile": "+8613800138000", "email": None},
+    }
+    _deliver(ctx, "accounts.account.updated.v1", {"account_id": aid, "account": snapshot, "version": 2})
+    _deliver(
+        ctx,
+        "accounts.payment.overdue.v1",
+        {
+            "account_id": aid,
+            "account_code": "C-000042",
+            "account_name": "杭州竹业",
+            "owner_id": "rep1",
+            "owner_team": "east",
+            "charge_id": "c1",
+            "amount_due": "1200.50",
+            "currency": "CNY",
+            "due_on": "2026-11-20",
+            "days_overdue": 11,
+        },
+    )
+    assert set(_notes(ctx)) == {"rep1", "role:finance"}
+    [sms] = _messages(ctx)
+    assert (sms.audience, sms.recipient_id, sms.address) == ("customer", aid, "+8613800138000")
+    assert (
+        sms.body.startswith("王总,您好!") and "1200.50 CNY" in sms.body and sms.body.endswith("本公司财务部")
+    )

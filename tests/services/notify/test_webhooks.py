@@ -178,6 +178,9 @@ def test_ssrf_scheme_rules_and_allow_list() -> None:
     )
     with pytest.raises(ssrf.RefusedError):
         ssrf.check_url("http://127.0.0.1:9/h", development=True)
+    for hostile in ("https://[::1", "https://x:99999/", "https://b\u00fccher\x00.example/"):
+        with pytest.raises(ssrf.RefusedError):
+            ssrf.check_url(hostile, development=False)
 
 
 def test_refused_destinations_open_no_socket(db_url: str, isolated_bus: str, clock: FakeClock) -> None:

@@ -19,7 +19,7 @@ from ..messages import service as messages
 from ..messages.models import Message
 from ..policy.rules import NotifyPolicy
 from ..policy.service import current_policy
-from ..reminders.rules import salutation
+from ..reminders.rules import CUSTOMER, Recipient, salutation
 from ..templates import rules as trules
 from ..templates import service as templates
 from . import rules
@@ -74,6 +74,21 @@ def _body(
         "key_customer_phrase": policy.key_customer_phrase,
     }
     return trules.render(found[0].subject, found[0].body, ctx)
+
+
+def customer_card(session: Session, account_id: str) -> Recipient | None:
+    """The customer as an SMS recipient, from its card (None without a card or a mobile)."""
+    card = session.get(CustomerCard, account_id)
+    if card is None or not card.mobile or card.status != "active":
+        return None
+    return Recipient(
+        CUSTOMER,
+        card.account_id,
+        channels=(mrules.SMS,),
+        address=card.mobile,
+        salutation=_salutation(card),
+        timezone=card.timezone,
+    )
 
 
 def _salutation(card: CustomerCard) -> str:

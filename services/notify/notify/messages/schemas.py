@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from httpapi import PageQuerySchema
 from httpapi.schemas import StrictSchema, UtcDateTime
@@ -59,6 +61,15 @@ class CustomerRecipientSchema(StrictSchema):
     )
     timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     key_customer = fields.Boolean(load_default=False)
+
+    @validates("timezone")
+    def _zone(self, value: str | None, **_: object) -> None:
+        if value is None:
+            return
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError("unknown IANA time zone") from exc
 
 
 class SendSchema(StrictSchema):

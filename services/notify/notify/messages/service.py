@@ -8,12 +8,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from eventbus import ServiceBus
 
+from ..bulk import emit_many
 from ..channels import DeliveryError, Outgoing, Sender
 from ..policy.rules import NotifyPolicy
 from ..policy.service import current_policy
@@ -83,7 +86,8 @@ def enqueue(
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[Message]:
-    """Due messages (and ones whose sender died mid-send), leased to this dispatcher."""
+    """Due messages (and ones whose sender died mid-send), leased to this dispatcher: one
+    locking SELECT and one UPDATE for the whole batch."""
     rows = list(
         session.scalars(
             select(Message)
@@ -96,9 +100,56 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Message]:
             .with_for_update(skip_locked=True)
         )
     )
-    for m in rows:
-        m.state, m.next_attempt_at, m.updated_at = rules.SENDING, now + LEASE, now
+    if rows:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_([m.id for m in rows]))
+            .values(state=rules.SENDING, next_attempt_at=now + LEASE, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        for m in rows:  # the in-memory rows match the UPDATE, without a flush per row
+            set_committed_value(m, "state", rules.SENDING)
+            set_committed_value(m, "next_attempt_at", now + LEASE)
+            set_committed_value(m, "updated_at", now)
     return rows
+
+
+def record_sent(
+    session: Session, bus: ServiceBus, sent: list[tuple[dict[str, Any], str | None]], now: datetime
+) -> int:
+    """Mark a batch sent (only rows still leased to us) and announce each, set-based."""
+    if not sent:
+        return 0
+    table: Any = Message.__table__
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.state == rules.SENDING)
+        .values(
+            state=rules.SENT,
+            sent_at=now,
+            updated_at=now,
+            provider_ref=bindparam("b_ref"),
+            attempts=table.c.attempts + 1,
+            reason=None,
+            next_attempt_at=None,
+        )
+    )
+    session.execute(stmt, [{"b_id": snap["message_id"], "b_ref": ref} for snap, ref in sent])
+    payloads = [
+        (
+            {
+                **snap,
+                "state": rules.SENT,
+                "reason": None,
+                "attempts": snap["attempts"] + 1,
+                "at": now.isoformat(),
+            },
+            snap["message_id"],
+        )
+        for snap, _ in sent
+    ]
+    emit_many(session, bus, MESSAGE_SENT, payloads)
+    return len(sent)
 
 
 def record_outcome(
@@ -146,17 +197,35 @@ def dispatch_due(
     bus: ServiceBus,
     senders: Mapping[str, Sender],
     now: datetime,
-    limit: int = 200,
+    limit: int = 500,
+    record_every: int = 500,
 ) -> Counter[str]:
-    """One dispatcher pass: claim, send each outside any transaction, record each outcome."""
+    """One dispatcher pass: claim, send each outside any transaction, record the outcomes in
+    batches (one commit per ``record_every`` messages). A crash between a send and its record
+    leaves the lease to run out and the message to go again: at-least-once, with the message id
+    as the idempotency key the channels pass on (SMTP Message-ID, SMS Idempotency-Key)."""
     done: Counter[str] = Counter()
     with session_factory() as session, session.begin():
         policy = current_policy(session)
         claimed = [
-            (m.id, m.channel, Outgoing(m.id, m.address, m.subject, m.body, m.language))
+            (m.id, m.channel, Outgoing(m.id, m.address, m.subject, m.body, m.language), message_payload(m))
             for m in claim_due(session, now, limit)
         ]
-    for mid, channel, out in claimed:
+    outcomes: list[tuple[str, dict[str, Any], str | None, DeliveryError | None]] = []
+
+    def record() -> None:
+        with session_factory() as session, session.begin():
+            done[rules.SENT] += record_sent(
+                session, bus, [(snap, ref) for _, snap, ref, err in outcomes if err is None], now
+            )
+            for mid, _, ref, error in outcomes:
+                if error is not None:
+                    m = record_outcome(session, mid, now, policy, bus.emit, ref, error)
+                    if m is not None:
+                        done[m.state] += 1
+        outcomes.clear()
+
+    for mid, channel, out, snap in claimed:
         ref, error = None, None
         sender = senders.get(channel)
         try:
@@ -168,10 +237,11 @@ def dispatch_due(
         except Exception as exc:  # a sender bug must not kill the pass; the message records it
             log.exception("sender %s failed", channel)
             error = DeliveryError(f"{type(exc).__name__}: {exc}")
-        with session_factory() as session, session.begin():
-            m = record_outcome(session, mid, now, policy, bus.emit, ref, error)
-            if m is not None:
-                done[m.state] += 1
+        outcomes.append((mid, snap, ref, error))
+        if len(outcomes) >= record_every:
+            record()
+    if outcomes:
+        record()
     return done
 
 

@@ -33,7 +33,7 @@ def set_prefs(session: Session, user_id: str, changes: dict[str, Any], now: date
         row = Preference(user_id=user_id, channels=[], language="zh-CN", updated_at=now)
         session.add(row)
     for name, value in changes.items():
-        setattr(row, name, list(value) if name == "channels" else value)
+        setattr(row, name, list(dict.fromkeys(value)) if name == "channels" else value)
     row.updated_at = now
     session.flush()
     return prefs_of(session, user_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 LANGUAGES = ("zh-CN", "en")
@@ -28,7 +29,15 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "support.appointment.reminder_due.v1": _APPT,
     "support.return_visit.due.v1": ("code", "due_at", "reason"),
     "support.major_fault.reported.v1": ("code", "place", "symptoms", "plan", "occurred_at"),
-    "accounts.payment.overdue.v1": (*_CREDIT, "amount_due", "currency", "due_on", "days_overdue"),
+    "accounts.payment.overdue.v1": (
+        *_CREDIT,
+        "amount_due",
+        "currency",
+        "due_on",
+        "days_overdue",
+        "salutation",
+        "sender_name",
+    ),
     "accounts.credit.hold_placed.v1": (*_CREDIT, "reasons"),
     "accounts.credit.hold_released.v1": (*_CREDIT, "reason"),
     "accounts.credit.approval_requested.v1": (*_CREDIT, "kind", "step", "proposed_limit", "requested_by"),
@@ -50,7 +59,26 @@ class TemplateRuleError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in sorted(errors.items())))
 
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+MAX_OUTPUT = 10_000  # characters: no message is longer, so a larger rendering is an error
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox plus guards against resource bombs (``'a' * 10**9``): powers are refused and
+    a repetition may not exceed the output cap."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            raise SecurityError("powers are not allowed in templates")
+        if operator == "*" and any(isinstance(v, str | list | tuple) for v in (left, right)):
+            count = right if isinstance(right, int) else left if isinstance(left, int) else 0
+            if count > MAX_OUTPUT:
+                raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 def variables(event_type: str) -> tuple[str, ...]:
@@ -74,6 +102,11 @@ def render(subject: str, body: str, context: Mapping[str, Any]) -> tuple[str, st
             out[name] = render_text(source, context)
         except TemplateError as exc:  # syntax, undefined variable, sandbox refusal
             errors[name] = f"{type(exc).__name__}: {exc}"
+        except (ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as exc:
+            errors[name] = f"does not render: {type(exc).__name__}: {exc}"
+        else:
+            if len(out[name]) > MAX_OUTPUT:
+                errors[name] = f"renders longer than {MAX_OUTPUT} characters"
     if errors:
         raise TemplateRuleError(errors)
     return out["subject"], out["body"]
@@ -176,6 +209,11 @@ DEFAULTS: dict[tuple[str, str, str], Text] = {
         "Payment notice {{ account_code }}",
         "{{ account_name }} owes {{ amount_due }} {{ currency }} (due {{ due_on }}), "
         "{{ days_overdue }} days overdue.",
+    ),
+    ("accounts.payment.overdue.v1", "sms", "zh-CN"): Text(
+        "催款通知单",
+        "{{ salutation }},您好!贵司应付 {{ amount_due }} {{ currency }} 已于 {{ due_on }} 到期,"
+        "已逾期 {{ days_overdue }} 天,烦请尽快安排付款;如已付款请忽略本通知。" + _ZH_SIGN,
     ),
     ("accounts.credit.hold_placed.v1", "inapp", "zh-CN"): Text(
         "信用冻结 {{ account_code }}", "{{ account_name }} 已被信用冻结:{{ reasons }}"

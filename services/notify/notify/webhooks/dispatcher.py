@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import queue
 import ssl
 import threading
 from collections import defaultdict
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..policy.rules import NotifyPolicy
@@ -37,6 +38,16 @@ class Job:
     secrets: list[str]
     event_id: str
     body: bytes
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    delivery_id: str
+    policy: NotifyPolicy
+    status: int | None
+    latency_ms: int
+    excerpt: str | None
+    error: str | None
 
 
 class WebhookDispatcher:
@@ -60,6 +71,9 @@ class WebhookDispatcher:
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._results: queue.Queue[_Outcome] = queue.Queue()
+        self._flush_lock = threading.Lock()
+        self._recorder: threading.Thread | None = None
 
     # --- scheduling ------------------------------------------------------------------------
     def wake(self) -> None:
@@ -75,27 +89,38 @@ class WebhookDispatcher:
         with self.session_factory() as session, session.begin():
             policy = current_policy(session)
             lease = now + timedelta(seconds=policy.webhook_timeout_seconds * 2 + 5)
-            rows = session.execute(
-                select(WebhookDelivery, WebhookEndpoint)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                .where(
-                    WebhookDelivery.state == rules.PENDING,
-                    WebhookDelivery.next_attempt_at <= now,
-                    WebhookEndpoint.enabled.is_(True),
-                )
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=WebhookDelivery)
-            ).all()
-            taken: dict[str, int] = defaultdict(int)
+            # Each endpoint is claimed on its own, up to its free capacity: a dead endpoint's
+            # backlog can never fill the batch and starve the healthy ones.
+            endpoints = list(
+                session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
+            )
             with self._lock:
-                capacity = {ep.id: self._capacity(ep.id) for _, ep in rows}
-            chosen = []
-            for d, ep in rows:
-                if taken[ep.id] < capacity[ep.id]:
-                    taken[ep.id] += 1
-                    d.next_attempt_at = lease
-                    chosen.append((d, ep))
+                capacity = {ep.id: min(self._capacity(ep.id), limit) for ep in endpoints}
+            chosen: list[tuple[WebhookDelivery, WebhookEndpoint]] = []
+            for ep in endpoints:
+                if capacity[ep.id] <= 0:
+                    continue
+                chosen += [
+                    (d, ep)
+                    for d in session.scalars(
+                        select(WebhookDelivery)
+                        .where(
+                            WebhookDelivery.endpoint_id == ep.id,
+                            WebhookDelivery.state == rules.PENDING,
+                            WebhookDelivery.next_attempt_at <= now,
+                        )
+                        .order_by(WebhookDelivery.next_attempt_at)
+                        .limit(capacity[ep.id])
+                        .with_for_update(skip_locked=True)
+                    )
+                ]
+            if chosen:  # one UPDATE leases the whole batch
+                session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id.in_([d.id for d, _ in chosen]))
+                    .values(next_attempt_at=lease)
+                    .execution_options(synchronize_session=False)
+                )
             events = (
                 {
                     e.id: e
@@ -165,29 +190,55 @@ class WebhookDispatcher:
             error = f"refused: {exc}"
         except Exception as exc:  # noqa: BLE001 - any network failure is a failed attempt
             error = f"{type(exc).__name__}: {exc}"[:500]
-        try:
-            with self.session_factory() as session, session.begin():
-                service.record_attempt(
-                    session,
-                    job.delivery_id,
-                    self.clock(),
-                    policy,
-                    self.emit,
-                    status=status,
-                    latency_ms=latency,
-                    excerpt=excerpt,
-                    error=error,
-                )
-        except Exception:
-            log.exception("recording webhook attempt %s failed", job.delivery_id)
+        self._results.put(_Outcome(job.delivery_id, policy, status, latency, excerpt, error))
+        if self._recorder is None:  # not started (tests, tools): record at once
+            self.flush()
+
+    def flush(self, first: _Outcome | None = None) -> int:
+        """Record every finished attempt waiting in the queue, in one transaction: the outcome
+        log costs one commit per batch, not one per delivery, and few connections."""
+        with self._flush_lock:
+            batch: list[_Outcome] = [first] if first is not None else []
+            while len(batch) < 1000:
+                try:
+                    batch.append(self._results.get_nowait())
+                except queue.Empty:
+                    break
+            if not batch:
+                return 0
+            try:
+                with self.session_factory() as session, session.begin():
+                    now = self.clock()
+                    ok = [o for o in batch if rules.succeeded(o.status)]
+                    service.record_successes(
+                        session, [(o.delivery_id, o.status or 200, o.latency_ms, o.excerpt) for o in ok], now
+                    )
+                    for o in batch:
+                        if not rules.succeeded(o.status):
+                            service.record_attempt(
+                                session,
+                                o.delivery_id,
+                                now,
+                                o.policy,
+                                self.emit,
+                                status=o.status,
+                                latency_ms=o.latency_ms,
+                                excerpt=o.excerpt,
+                                error=o.error,
+                            )
+            except Exception:  # the leases run out and the deliveries are tried again
+                log.exception("recording %d webhook attempts failed", len(batch))
+            return len(batch)
 
     # --- lifecycle -------------------------------------------------------------------------
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait for the attempts in flight (tests, shutdown)."""
+        """Wait for the attempts in flight and record them (tests, shutdown)."""
         with self._lock:
             futures = list(self._futures)
         for f in futures:
             f.result(timeout=timeout)
+        while self.flush():
+            pass
 
     def run_until_idle(self, timeout: float = 30.0) -> None:
         """Tests: schedule and wait until nothing is due now."""
@@ -202,6 +253,14 @@ class WebhookDispatcher:
         raise TimeoutError("webhook deliveries still due")
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
+        def record() -> None:
+            while not stop.is_set() or not self._results.empty():
+                try:
+                    first = self._results.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self.flush(first)
+
         def loop() -> None:
             while not stop.is_set():
                 try:
@@ -212,9 +271,11 @@ class WebhookDispatcher:
                 self._wake.clear()
             self.shutdown()
 
+        self._recorder = threading.Thread(target=record, daemon=True, name="notify-webhooks-log")
+        self._recorder.start()
         thread = threading.Thread(target=loop, daemon=True, name="notify-webhooks")
         thread.start()
-        return [thread]
+        return [thread, self._recorder]
 
     def shutdown(self) -> None:
         with self._lock:

@@ -64,7 +64,7 @@ class WebhookDelivery(Base):
 
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
-        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_due", "endpoint_id", "state", "next_attempt_at"),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"),
     )
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..channels import inapp
@@ -156,6 +156,72 @@ def replay(session: Session, ep: WebhookEndpoint, since: datetime, now: datetime
         count += 1
     session.flush()
     return count
+
+
+def record_successes(
+    session: Session, items: Sequence[tuple[str, int, int, str | None]], now: datetime
+) -> int:
+    """A batch of successful attempts (delivery id, status, latency, excerpt), set-based: one
+    INSERT into the log, one UPDATE of the deliveries, one of their endpoints' failure runs."""
+    if not items:
+        return 0
+    ids = [i[0] for i in items]
+    known = {
+        d: (ep, ev, n)
+        for d, ep, ev, n in session.execute(
+            select(
+                WebhookDelivery.id,
+                WebhookDelivery.endpoint_id,
+                WebhookDelivery.event_id,
+                WebhookDelivery.attempts,
+            ).where(WebhookDelivery.id.in_(ids))
+        )
+    }
+    rows = [i for i in items if i[0] in known]
+    if not rows:
+        return 0
+    session.execute(
+        insert(WebhookAttempt),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "delivery_id": d,
+                "endpoint_id": known[d][0],
+                "event_id": known[d][1],
+                "attempt": known[d][2] + 1,
+                "at": now,
+                "status_code": status,
+                "latency_ms": latency,
+                "response_excerpt": excerpt,
+                "error": None,
+                "succeeded": True,
+            }
+            for d, status, latency, excerpt in rows
+        ],
+    )
+    table: Any = WebhookDelivery.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            state=rules.SUCCEEDED,
+            attempts=table.c.attempts + 1,
+            next_attempt_at=None,
+            last_status=bindparam("b_status"),
+            last_error=None,
+            updated_at=now,
+        ),
+        [{"b_id": d, "b_status": status} for d, status, _, _ in rows],
+    )
+    session.execute(
+        update(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.id.in_({v[0] for v in known.values()}), WebhookEndpoint.failing_since.is_not(None)
+        )
+        .values(failing_since=None)
+        .execution_options(synchronize_session=False)
+    )
+    return len(rows)
 
 
 def record_attempt(

@@ -36,7 +36,7 @@ class RefusedError(Exception):
 def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, IDNA errors, NUL bytes
         raise RefusedError(f"cannot resolve {host}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -87,14 +87,18 @@ def check_url(
     url: str, *, development: bool, allow: Sequence[str] = (), resolver: Resolver = system_resolver
 ) -> Target:
     """The checked destination of ``url`` or RefusedError; resolves but never connects."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed [IPv6 literal
+        raise RefusedError(f"invalid URL: {exc}") from exc
+    if parts.scheme not in ("https", "http") or not hostname:
         raise RefusedError("an absolute https:// URL is required")
     if parts.scheme == "http" and not development:
         raise RefusedError("https is required outside development")
     if parts.username or parts.password:
         raise RefusedError("credentials in the URL are not allowed")
-    host = parts.hostname
+    host = hostname
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:

@@ -169,7 +169,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('endpoint_id', 'event_id', name=op.f('uq_webhook_deliveries_endpoint_id_event_id'))
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_webhook_deliveries_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_due', ['endpoint_id', 'state', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_endpoint', ['endpoint_id', 'created_at'], unique=False)
 
     op.create_table('webhook_endpoints',
