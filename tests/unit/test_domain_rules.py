@@ -41,9 +41,9 @@ def test_account_is_filed_under_the_company_if_any() -> None:
 
 
 def test_audit_changes_list_only_differences() -> None:
-    assert accounts.changes({}, {"name": "A", "company": None}) == {"name": {"from": None, "to": "A"}}
+    assert accounts.changes({}, {"name": "A", "company": None}) == {"name": {"before": None, "after": "A"}}
     assert accounts.changes({"name": "A", "phone": "1"}, {"name": "B", "phone": "1"}) == {
-        "name": {"from": "A", "to": "B"}}
+        "name": {"before": "A", "after": "B"}}
 
 
 def test_who_may_open_accounts_for_whom() -> None:

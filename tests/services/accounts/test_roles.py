@@ -103,3 +103,25 @@ def test_every_archive_event_validates_against_its_published_schema(client, issu
             if type_ != "accounts.account.opened.v1":
                 assert {"account_id", "account_code", "account_name", "owner_id",
                         "owner_team"} <= set(event["data"]), type_
+
+
+def test_support_read_model_takes_grade_and_status_from_archive_events(client, issuer,
+                                                                        accounts_ctx):  # type: ignore[no-untyped-def]
+    """Support keeps grade and status from the ``account`` snapshot these events carry (its
+    AccountEventIn schema, as its consumer loads them)."""
+    from support.readmodel.events import AccountEventIn
+
+    clerk, reviewer = issuer.headers("clerk", "archive_clerk"), issuer.headers("reviewer", "review_group")
+    a = client.post(URL, json={"name": "Acme", "owner_id": "rep1", "owner_team": "east"},
+                    headers=clerk).json
+    client.patch(f"{URL}/{a['id']}", json={"region": "Hangzhou", "contacts": [
+        {"category": "primary", "name": "Li", "mobile": "13812345678"}], "reason": "r"}, headers=clerk)
+    client.post(f"{URL}/{a['id']}/grades", json={"scores": SCORES, "reason": "r"}, headers=reviewer)
+    client.post(f"{URL}/{a['id']}/status", json={"status": "inactive", "reason": "r"}, headers=clerk)
+    [graded] = outbox_events(accounts_ctx.bus, "accounts.account.graded.v1")
+    [changed] = outbox_events(accounts_ctx.bus, "accounts.account.status_changed.v1")
+    g = AccountEventIn().load(graded["data"])["account"]
+    assert (g["grade"], g["status"], g["city"], g["contact"]["mobile"]) == (
+        "C", "active", "Hangzhou", "+8613812345678")
+    s = AccountEventIn().load(changed["data"])["account"]
+    assert (s["grade"], s["status"]) == ("C", "inactive") and s["version"] > g["version"]

@@ -47,6 +47,34 @@ def rejected_payload(account: Account, *, by: str, reason: str) -> dict[str, Any
     return {**base(account), "rejected_by": by, "reason": reason, "version": account.version}
 
 
+class ContactSnapshotData(Schema):
+    name = fields.String(required=True, allow_none=True)
+    title = fields.String(required=True, allow_none=True)
+    mobile = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+
+
+class AccountSnapshotData(Schema):
+    """The account as read models keep it (support's read model applies the highest version)."""
+
+    id = fields.String(required=True, metadata={"format": "uuid"})
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    owner_id = fields.String(required=True)
+    owner_team = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, metadata={"description": "active | inactive | lost"})
+    archive_state = fields.String(required=True)
+    grade = fields.String(required=True, allow_none=True)
+    member = fields.Boolean(required=True, metadata={"description": "grade A or B (VIP rules)"})
+    key_customer = fields.Boolean(required=True, metadata={"description": "grade A"})
+    credit_hold = fields.Boolean(required=True)
+    city = fields.String(required=True, allow_none=True, metadata={"description": "the region"})
+    timezone = fields.String(required=True, allow_none=True)
+    contact = fields.Nested(ContactSnapshotData, required=True, allow_none=True,
+                            metadata={"description": "the primary contact"})
+    version = fields.Integer(required=True)
+
+
 class AccountRefData(Schema):
     """The identity every accounts event carries."""
 
@@ -62,6 +90,8 @@ _version = fields.Integer(required=True, validate=validate.Range(min=1),
 
 
 class AccountUpdatedData(AccountRefData):
+    account = fields.Nested(AccountSnapshotData, metadata={"description": "the account after "
+                                                                         "the change (optional)"})
     changed = fields.Dict(required=True, metadata={
         "description": 'field → {"before": old, "after": new}; bank account numbers masked'})
     actor = fields.String(required=True)
@@ -70,6 +100,8 @@ class AccountUpdatedData(AccountRefData):
 
 
 class StatusChangedData(AccountRefData):
+    account = fields.Nested(AccountSnapshotData, metadata={"description": "the account after "
+                                                                         "the change (optional)"})
     old_status = fields.String(required=True, metadata={"description": "active | inactive | lost"})
     new_status = fields.String(required=True, metadata={"description": "active | inactive | lost"})
     reason = fields.String(required=True)
@@ -77,6 +109,8 @@ class StatusChangedData(AccountRefData):
 
 
 class ArchiveApprovedData(AccountRefData):
+    account = fields.Nested(AccountSnapshotData, metadata={"description": "the account after "
+                                                                         "the change (optional)"})
     approved_by = fields.String(required=True)
     grade = fields.String(required=True, allow_none=True)
     valid_until = fields.Date(required=True, allow_none=True)
@@ -84,6 +118,8 @@ class ArchiveApprovedData(AccountRefData):
 
 
 class ArchiveRejectedData(AccountRefData):
+    account = fields.Nested(AccountSnapshotData, metadata={"description": "the account after "
+                                                                         "the change (optional)"})
     rejected_by = fields.String(required=True)
     reason = fields.String(required=True)
     version = _version

@@ -241,8 +241,20 @@ class AccountListQuerySchema(PageQuerySchema):
     grade = fields.String(load_default=None, validate=validate.OneOf(("A", "B", "C", "D", "E")))
 
 
+SUMMARY_FIELDS = ("id", "code", "name", "company", "phone", "email", "owner_id", "owner_team",
+                  "source_lead_id", "status", "archive_state", "grade", "region", "tax_number",
+                  "created_at", "updated_at", "version")
+
+
+class AccountSummarySchema(AccountSchema):  # type: ignore[valid-type,misc]
+    """A list row: the header of the card (the full card is GET /accounts/{id})."""
+
+    class Meta:
+        fields = SUMMARY_FIELDS
+
+
 class AccountPageSchema(Schema):
-    items = fields.List(fields.Nested(AccountSchema))
+    items = fields.List(fields.Nested(AccountSummarySchema))
     next_cursor = fields.String(allow_none=True)
 
 

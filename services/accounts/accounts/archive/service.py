@@ -90,6 +90,27 @@ def card_values(session: Session, account: Account, names: Any) -> dict[str, Any
     return out
 
 
+def credit_hold(session: Session, account_id: str) -> bool:
+    """Hook for the credit capability: whether the account is on credit hold (none before it)."""
+    return False
+
+
+def snapshot(session: Session, account: Account) -> dict[str, Any]:
+    """The account as read models keep it (support's known accounts), highest version wins."""
+    primary = next(iter(contacts_of(session, account.id)), None)
+    contact = None
+    if primary is not None:
+        contact = {"name": primary.name, "title": primary.department_title,
+                   "mobile": primary.mobile or primary.phone, "email": primary.email}
+    return {"id": account.id, "code": account.code, "name": account.name,
+            "owner_id": account.owner_id, "owner_team": account.owner_team,
+            "status": account.status, "archive_state": account.archive_state,
+            "grade": account.grade, "member": account.grade in ("A", "B"),
+            "key_customer": account.grade == "A",
+            "credit_hold": credit_hold(session, account.id), "city": account.region,
+            "timezone": None, "contact": contact, "version": account.version}
+
+
 def write_audit(session: Session, account: Account, *, at: datetime, actor: str, action: str,
                 reason: str, changed: Mapping[str, Any]) -> AccountAudit:
     row = AccountAudit(id=str(uuid.uuid4()), account_id=account.id, at=at, actor=actor,
@@ -155,8 +176,9 @@ def apply_changes(session: Session, emit: Emit, account: Account, changes: Mappi
     _bump(account, at)
     session.flush()
     write_audit(session, account, at=at, actor=actor, action=action, reason=reason, changed=changed)
-    emit(session, ACCOUNT_UPDATED, updated_payload(account, masked(changed), actor=actor,
-                                                    reason=reason), account.id)
+    emit(session, ACCOUNT_UPDATED, {**updated_payload(account, masked(changed), actor=actor,
+                                                      reason=reason),
+                                    "account": snapshot(session, account)}, account.id)
     return changed
 
 
@@ -279,7 +301,8 @@ def change_status(session: Session, emit: Emit, account: Account, new_status: st
     session.flush()
     write_audit(session, account, at=at, actor=actor, action=STATUS, reason=reason,
                 changed={"status": {"before": old, "after": new_status}})
-    emit(session, STATUS_CHANGED, status_payload(account, old, reason=reason), account.id)
+    emit(session, STATUS_CHANGED, {**status_payload(account, old, reason=reason),
+                                   "account": snapshot(session, account)}, account.id)
     return True
 
 
@@ -362,11 +385,13 @@ def decide(session: Session, emit: Emit, account: Account, *, approve: bool, act
     session.flush()
     write_audit(session, account, at=at, actor=actor, action=APPROVED if approve else REJECTED,
                 reason=reason or "approved", changed=changed)
+    current = snapshot(session, account)
     if approve:
-        emit(session, ARCHIVE_APPROVED, approved_payload(account, by=actor), account.id)
-    else:
-        emit(session, ARCHIVE_REJECTED, rejected_payload(account, by=actor, reason=reason or ""),
+        emit(session, ARCHIVE_APPROVED, {**approved_payload(account, by=actor), "account": current},
              account.id)
+    else:
+        emit(session, ARCHIVE_REJECTED, {**rejected_payload(account, by=actor, reason=reason or ""),
+                                         "account": current}, account.id)
 
 
 def reopen_due_reviews(session: Session, *, now: datetime, limit: int = 500) -> int:

@@ -9,7 +9,7 @@ from marshmallow import fields
 
 from eventbus.contracts import publishes
 
-from ..archive.events import AccountRefData, _version, base
+from ..archive.events import AccountRefData, AccountSnapshotData, _version, base
 from ..models import Account
 
 ACCOUNT_GRADED = "accounts.account.graded.v1"
@@ -22,6 +22,8 @@ def graded_payload(account: Account, old_grade: str | None, coefficient: Decimal
 
 
 class AccountGradedData(AccountRefData):
+    account = fields.Nested(AccountSnapshotData, metadata={"description": "the account after "
+                                                                         "the change (optional)"})
     old_grade = fields.String(required=True, allow_none=True, metadata={"description": "A..E or null"})
     new_grade = fields.String(required=True, metadata={"description": "A..E"})
     score = fields.String(required=True, metadata={"format": "decimal", "description": "0.00..100.00"})

@@ -62,7 +62,8 @@ def grade_account(session: Session, emit: Emit, account: Account, points: Mappin
     session.flush()
     archive.write_audit(session, account, at=at, actor=actor, action="graded", reason=reason,
                         changed=changed)
-    emit(session, ACCOUNT_GRADED, graded_payload(account, old_grade, coefficient), account.id)
+    emit(session, ACCOUNT_GRADED, {**graded_payload(account, old_grade, coefficient),
+                                   "account": archive.snapshot(session, account)}, account.id)
     return row
 
 

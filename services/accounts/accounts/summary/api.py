@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -28,6 +26,7 @@ from ..errors import Forbidden
 from ..models import Account
 from ..policy.service import current_policy
 from . import service
+from .xlsx import stream_xlsx
 
 blp = Blueprint("grade_summary", __name__, url_prefix="/api/v1/accounts",
                 description="Grade summary table (客户等级管理汇总表) and the export log")
@@ -87,32 +86,16 @@ def _csv(scope: domain.Scope) -> Iterator[str]:
     yield buf.getvalue()
 
 
-def _xlsx(scope: domain.Scope) -> tuple[str, int]:
-    """The workbook in write-only mode (rows go to disk as they come: bounded memory)."""
-    from openpyxl import Workbook
+def _xlsx(scope: domain.Scope) -> Iterator[bytes]:
+    """The workbook streamed as rows are read (bounded memory; see summary/xlsx.py)."""
+    def table() -> Iterator[Sequence[object]]:
+        yield service.HEADERS
+        for row in _rows(scope):
+            yield [neutralise(v) for v in row]
+        yield ()
+        yield service.SIGN_OFF
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("客户等级管理汇总表")
-    sheet.append(list(service.HEADERS))
-    n = 0
-    for row in _rows(scope):
-        sheet.append([neutralise(v) for v in row])
-        n += 1
-    sheet.append([])
-    sheet.append(list(service.SIGN_OFF))
-    fd, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(fd)
-    book.save(path)
-    return path, n
-
-
-def _file_chunks(path: str) -> Iterator[bytes]:
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(64 * 1024):
-                yield chunk
-    finally:
-        os.unlink(path)
+    yield from stream_xlsx("客户等级管理汇总表", table())
 
 
 @blp.route("/grade-summary")
@@ -128,18 +111,16 @@ class GradeSummary(MethodView):
         if not can_export(principal):
             raise Forbidden("exports are limited to managers")
         scope = domain.scope_for(principal)
-        if query["format"] == "xlsx":
-            path, n = _xlsx(scope)
-            _log("xlsx", scope, n)
-            return Response(_file_chunks(path), mimetype=XLSX, headers={
-                "Content-Disposition": 'attachment; filename="grade-summary.xlsx"'})
         with web.ctx().bus.session_factory() as session:
             stmt = select(func.count(Account.id))
             if not scope.everything:
                 stmt = stmt.where((Account.owner_id == scope.owner_id)
                                   | (Account.owner_team == scope.team))
             count = session.scalar(stmt) or 0
-        _log("csv", scope, count)
+        _log(query["format"], scope, count)
+        if query["format"] == "xlsx":
+            return Response(stream_with_context(_xlsx(scope)), mimetype=XLSX, headers={
+                "Content-Disposition": 'attachment; filename="grade-summary.xlsx"'})
         return Response(stream_with_context(_csv(scope)), mimetype="text/csv", headers={
             "Content-Disposition": 'attachment; filename="grade-summary.csv"'})
 
