@@ -117,7 +117,7 @@ def _worker(url: str, accounts: int, seconds: float, hot: bool, start: Any, out:
     rng = random.Random()
     for _ in range(5):
         _check(client, headers, rng.choice(ids[1:]), "1.00")
-    start.wait()
+    start.wait()  # a barrier: every client built and warmed, then all start together
     done, lat, statuses = 0, [], []
     if hot:  # over-commit: 100 checks of 100.00 each on the one account
         for _ in range(100):
@@ -136,14 +136,13 @@ def _worker(url: str, accounts: int, seconds: float, hot: bool, start: Any, out:
 def _parallel(url: str, accounts: int, clients: int, seconds: float,
               hot: bool) -> tuple[float, list[float], list[str]]:
     fork = mp.get_context("fork")
-    start, out = fork.Event(), fork.Queue()
+    start, out = fork.Barrier(clients + 1, timeout=600), fork.Queue()
     procs = [fork.Process(target=_worker, args=(url, accounts, seconds, hot, start, out))
              for _ in range(clients)]
     for p in procs:
         p.start()
-    time.sleep(3)  # each builds its app and warms its pool (bounded by the join below)
+    start.wait()
     t0 = time.perf_counter()
-    start.set()
     results = [out.get(timeout=600) for _ in procs]
     elapsed = time.perf_counter() - t0
     for p in procs:
