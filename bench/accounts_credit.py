@@ -62,7 +62,7 @@ def load(url: str, accounts: int, rows: int) -> None:
                    100 + (i * 37) % 4900, CASE WHEN d > 45 THEN 100 + (i * 37) % 4900 ELSE 0 END, 0,
                    'CNY', current_date - d, current_date - d + 30,
                    CASE WHEN d > 45 THEN current_date - d + 20 END, now(), 'bench'
-            FROM (SELECT i, (i::bigint * 7919) % 450 AS d FROM generate_series(1, :c) i) s"""),
+            FROM (SELECT i, ((i::bigint * 7919) % 450)::int AS d FROM generate_series(1, :c) i) s"""),
             {"n": accounts, "c": charges})
         conn.execute(text("""
             INSERT INTO credit_payments (id, account_id, amount, unallocated, currency, received_on,
