@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Date, Select, cast, literal, null, or_, select, union, union_all
 from sqlalchemy.orm import Session, load_only
 
 import authn
@@ -24,7 +24,7 @@ from .archive.schemas import (
     AccountPageSchema,
     CardEditSchema,
 )
-from .archive.service import apply_changes, contacts_of
+from .archive.service import apply_changes
 from .errors import Forbidden
 from .models import Account, AccountAudit
 from .records import open_account
@@ -56,9 +56,11 @@ def _search(stmt: Select[Any], q: str) -> Select[Any]:
     except ValueError:
         phone = None
     if phone is not None:
-        by_contact = select(AccountContact.account_id).where(
-            or_(AccountContact.phone == phone, AccountContact.mobile == phone))
-        return stmt.where(or_(Account.phone == phone, Account.id.in_(by_contact)))
+        # One id set from three index lookups (no OR across tables, which plans as a scan).
+        ids = union(select(Account.id).where(Account.phone == phone),
+                    select(AccountContact.account_id).where(AccountContact.phone == phone),
+                    select(AccountContact.account_id).where(AccountContact.mobile == phone))
+        return stmt.where(Account.id.in_(select(ids.subquery().c[0])))
     pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return stmt.where(Account.name_key.like(pattern, escape="\\"))
 
@@ -68,16 +70,34 @@ def raw(account: Account) -> dict[str, Any]:
     return {c.key: getattr(account, c.key) for c in Account.__table__.columns}
 
 
+def _history(session: Session, account_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Violations and evaluations in one round trip (UNION ALL), newest first, 200 each."""
+    v, e = AccountViolation, AccountEvaluation
+    # Each part limited in a subquery: SQLite allows no ORDER BY / LIMIT inside a compound.
+    newest_v = (select(literal("v").label("k"), v.id, v.kind.label("a"), v.description.label("b"),
+                       v.occurred_on.label("d"), v.recorded_by, v.recorded_at)
+                .where(v.account_id == account_id).order_by(v.occurred_on.desc()).limit(200)
+                .subquery())
+    newest_e = (select(literal("e").label("k"), e.id, e.evaluator.label("a"), e.text.label("b"),
+                       cast(null(), Date).label("d"), e.recorded_by, e.recorded_at)
+                .where(e.account_id == account_id).order_by(e.recorded_at.desc()).limit(200)
+                .subquery())
+    rows: list[Any] = list(session.execute(union_all(select(newest_v), select(newest_e))).all())
+    violations = [{"id": r.id, "kind": r.a, "description": r.b, "occurred_on": r.d,
+                   "recorded_by": r.recorded_by, "recorded_at": r.recorded_at}
+                  for r in rows if r.k == "v"]
+    evaluations = [{"id": r.id, "evaluator": r.a, "text": r.b, "recorded_by": r.recorded_by,
+                    "recorded_at": r.recorded_at} for r in rows if r.k == "e"]
+    violations.sort(key=lambda x: x["occurred_on"], reverse=True)
+    evaluations.sort(key=lambda x: x["recorded_at"], reverse=True)
+    return violations, evaluations
+
+
 def detail(session: Session, account: Account) -> dict[str, Any]:
     """The card as the caller may see it: contacts, violations, evaluations, credit limit."""
     data = raw(account)
-    data["contacts"] = contacts_of(session, account.id)
-    data["violations"] = list(session.scalars(
-        select(AccountViolation).where(AccountViolation.account_id == account.id)
-        .order_by(AccountViolation.occurred_on.desc()).limit(200)))
-    data["evaluations"] = list(session.scalars(
-        select(AccountEvaluation).where(AccountEvaluation.account_id == account.id)
-        .order_by(AccountEvaluation.recorded_at.desc()).limit(200)))
+    data["contacts"] = account.contacts
+    data["violations"], data["evaluations"] = _history(session, account.id)
     limit = credit_limit(session, account.id)
     data["credit_limit"] = f"{limit:.2f}" if limit is not None else None
     return web.mask_for(current_principal(), data)
@@ -135,7 +155,7 @@ class AccountById(MethodView):
     def get(self, account_id: str) -> dict[str, Any]:
         """The archive card (客户档案表) with contacts, violation records and evaluations."""
         with web.ctx().bus.session_factory() as session:
-            return detail(session, web.visible_account(session, account_id))
+            return detail(session, web.visible_account(session, account_id, with_contacts=True))
 
     @blp.arguments(CardEditSchema)
     @blp.response(200, AccountDetailSchema)

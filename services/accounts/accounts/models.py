@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from servicedb import UtcDateTime
 
@@ -95,6 +95,9 @@ class Account(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_purchase_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     points_balance: Mapped[int] = mapped_column(default=0)
+    # Read-only view for the card (one joined query); writes go through archive.service.
+    contacts: Mapped[list[AccountContact]] = relationship(
+        "AccountContact", order_by="AccountContact.position", viewonly=True)
 
     __table_args__ = (
         # Keyset pages (newest first) for a rep, a team and everyone.

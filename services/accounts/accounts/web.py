@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from authn import Principal
 from authn.flask import current_principal
@@ -25,9 +25,13 @@ def access(account: Account) -> domain.AccountAccess:
     return domain.AccountAccess(owner_id=account.owner_id, owner_team=account.owner_team)
 
 
-def visible_account(session: Session, account_id: str, *, lock: bool = False) -> Account:
-    """The account, or 404 — also when it exists but is not the caller's, so ids reveal nothing."""
-    account = session.get(Account, account_id, with_for_update=lock) if len(account_id) <= 36 else None
+def visible_account(session: Session, account_id: str, *, lock: bool = False,
+                    with_contacts: bool = False) -> Account:
+    """The account, or 404 — also when it exists but is not the caller's, so ids reveal nothing.
+    ``with_contacts`` loads its contacts in the same query (the card)."""
+    options = [joinedload(Account.contacts)] if with_contacts else []
+    account = (session.get(Account, account_id, with_for_update=lock, options=options)
+               if len(account_id) <= 36 else None)
     if account is None or not domain.scope_for(current_principal()).allows(access(account)):
         raise NotFound(f"no account {account_id}")
     return account

@@ -3,10 +3,10 @@ field carries its Chinese and English label in the OpenAPI description."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from httpapi import PageQuerySchema, StrictSchema
 from httpapi.schemas import UtcDateTime
@@ -15,14 +15,21 @@ from ..domain import normalize_email, normalize_phone
 from . import rules
 from .fields import CARD_FIELDS, CONTACT_FIELDS, CardField
 
-MONEY_MAX = Decimal("1000000000000")
+NOT_NULL = ("name", "owner_id")  # the card's required fields: never cleared
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 MONEY = {"type": "string", "format": "decimal", "example": "120000.00"}
+# The check character cannot be said in JSON Schema: clients (and the contract tests) know the
+# format by name, like "phone".
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 
 
-def _money_in_range(value: Decimal) -> None:
-    """Not a validate.Range: its Decimal bounds would reach the OpenAPI document as strings."""
-    if not value.is_finite() or value < 0 or value >= MONEY_MAX:
-        raise ValidationError("Must be a non-negative amount below 1,000,000,000,000.")
+class Money(fields.Decimal):
+    """An amount as a string with at most two places ("1234.5"), what the document says."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not re.match(MONEY_PATTERN, value):
+            raise ValidationError("Must be an amount like 1234.50 (a string, at most 2 places).")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _tax(value: str) -> None:
@@ -36,10 +43,10 @@ def _input_field(f: CardField, *, required: bool = False) -> fields.Field:
     meta: dict[str, Any] = {"description": f.description}
     kw: dict[str, Any] = {"metadata": meta, "required": required}
     if not required:
-        kw["allow_none"] = f.name != "name"
+        kw["allow_none"] = f.name not in NOT_NULL
     if f.kind == "money":
-        meta.update(MONEY)
-        return fields.Decimal(places=2, as_string=True, validate=_money_in_range, **kw)
+        meta.update(MONEY, pattern=MONEY_PATTERN)
+        return Money(places=2, as_string=True, **kw)
     if f.kind == "date":
         return fields.Date(**kw)
     if f.kind == "choice":
@@ -47,6 +54,7 @@ def _input_field(f: CardField, *, required: bool = False) -> fields.Field:
     if f.kind == "email":
         return fields.Email(validate=validate.Length(max=f.size), **kw)
     if f.kind == "tax":
+        meta.update(format="uscc", pattern=USCC_PATTERN)
         return fields.String(validate=[validate.Length(min=18, max=18), _tax], **kw)
     if f.kind == "phone":
         meta["format"] = "phone"
@@ -96,20 +104,13 @@ def _card_edit_schema() -> type[Schema]:
     attrs["contacts"] = fields.List(
         fields.Nested(ContactInSchema), validate=validate.Length(max=50),
         metadata={"description": "联系信息 / Contacts: the full list (replaces the current one); "
-                                 "at most one primary"})
+                                 "the first primary is the main contact"})
 
     @post_load
     def _norm(self: Schema, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         return _normalize(data, CARD_FIELDS)
 
-    @validates_schema
-    def _one_primary(self: Schema, data: dict[str, Any], **_: Any) -> None:
-        contacts = data.get("contacts") or []
-        if sum(1 for c in contacts if c.get("category") == "primary") > 1:
-            raise ValidationError("At most one primary contact.", "contacts")
-
     attrs["_norm"] = _norm
-    attrs["_one_primary"] = _one_primary
     return type("CardFieldsSchema", (StrictSchema,), attrs)
 
 

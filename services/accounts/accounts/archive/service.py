@@ -133,16 +133,26 @@ def _bump(account: Account, at: datetime) -> None:
     account.updated_at = at
 
 
+def tax_holder(session: Session, account: Account, *, status: str | None = None,
+               archive_state: str | None = None) -> str | None:
+    """The code of another live account holding this account's tax number, were this one live
+    with ``status`` / ``archive_state`` (default: as it is)."""
+    live = rules.live_tax_number(account.tax_number, status or account.status,
+                                 archive_state or account.archive_state)
+    if live is None or live == account.live_tax_number:
+        return None
+    return session.scalar(select(Account.code).where(Account.live_tax_number == live,
+                                                    Account.id != account.id))
+
+
 def _sync_tax(session: Session, account: Account) -> None:
     """Keep live_tax_number; a live account with another's code is a 409 (the unique constraint
     backs this up when two requests race)."""
-    live = rules.live_tax_number(account.tax_number, account.status, account.archive_state)
-    if live is not None and live != account.live_tax_number:
-        holder = session.scalar(select(Account.code).where(Account.live_tax_number == live,
-                                                          Account.id != account.id))
-        if holder is not None:
-            raise Conflict(f"tax number {live} belongs to live account {holder}")
-    account.live_tax_number = live
+    holder = tax_holder(session, account)
+    if holder is not None:
+        raise Conflict(f"tax number {account.tax_number} belongs to live account {holder}")
+    account.live_tax_number = rules.live_tax_number(account.tax_number, account.status,
+                                                    account.archive_state)
 
 
 # --- edits ---------------------------------------------------------------------------------------
@@ -315,7 +325,9 @@ def record_purchase(session: Session, emit: Emit, account_id: str, *, at: dateti
         raise NotFound(f"no account {account_id}")
     if account.last_purchase_at is None or account.last_purchase_at < at:
         account.last_purchase_at = at
-    if account.status != rules.ACTIVE:
+    # A lost account whose tax number another live account holds now stays lost (the purchase
+    # itself must not fail over it); the clerk resolves the duplicate.
+    if account.status != rules.ACTIVE and tax_holder(session, account, status=rules.ACTIVE) is None:
         change_status(session, emit, account, rules.ACTIVE, actor=actor,
                       reason="reactivated by a new purchase", at=at)
 

@@ -13,20 +13,19 @@ TWO = Decimal("0.01")
 def score(policy: AccountsPolicy, points: Mapping[str, int | Decimal]) -> Decimal:
     """Σ weight x points / maximum over the policy's criteria (0..100, 2 places).
 
-    Raises ValueError naming each criterion that is missing, unknown or out of range.
+    A criterion left out scores 0. Raises GradingError naming each criterion that is unknown
+    or out of range.
     """
     criteria = {c["name"]: c for c in policy.grade_criteria}
     errors: dict[str, str] = {}
     for name in sorted(set(points) - set(criteria)):
         errors[name] = "not a criterion of the grade-assessment form"
     for name, c in criteria.items():
-        if name not in points:
-            errors[name] = "missing"
-        elif not 0 <= Decimal(points[name]) <= c["maximum"]:
+        if name in points and not 0 <= Decimal(points[name]) <= c["maximum"]:
             errors[name] = f"must be from 0 to {c['maximum']}"
     if errors:
         raise GradingError(errors)
-    total = sum((Decimal(c["weight"]) * Decimal(points[n]) / Decimal(c["maximum"])
+    total = sum((Decimal(c["weight"]) * Decimal(points.get(n, 0)) / Decimal(c["maximum"])
                  for n, c in criteria.items()), Decimal(0))
     return total.quantize(TWO, rounding=ROUND_HALF_UP)
 

@@ -9,13 +9,26 @@ from marshmallow import Schema, fields, validate
 from httpapi import StrictSchema
 from httpapi.schemas import UtcDateTime
 
+from ..policy.rules import DEFAULT_CRITERIA
+
+
+def _scores_doc() -> dict[str, Any]:
+    """The default form's criteria as the document's properties (an admin may change them)."""
+    return {"type": "object", "additionalProperties": False, "properties": {
+        c["name"]: {"type": "integer", "minimum": 0, "maximum": c["maximum"],
+                    "description": f"{c['label']} (weight {c['weight']})"}
+        for c in DEFAULT_CRITERIA}}
+
 
 class GradeInSchema(StrictSchema):
     scores = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=60)),
                          values=fields.Integer(strict=True, validate=validate.Range(min=0, max=1000)),
-                         required=True, validate=validate.Length(min=1, max=30), metadata={
+                         required=True, validate=validate.Length(max=30), metadata={
+                             **_scores_doc(),
                              "description": "客户等级评估表单 / Points per criterion of the policy's "
-                                            "grade-assessment form (0..the criterion's maximum)"})
+                                            "grade-assessment form (0..the criterion's maximum; a "
+                                            "criterion left out scores 0). Properties: the "
+                                            "default form"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 

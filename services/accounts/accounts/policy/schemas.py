@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from httpapi import StrictSchema
 from httpapi.schemas import UtcDateTime
 
-from .rules import AccountsPolicy
+from .rules import GRADES, AccountsPolicy
 
 
 class PolicySchema(Schema):
@@ -20,8 +20,33 @@ class PolicySchema(Schema):
     policy = fields.Dict(metadata={"description": "Every policy field with its value"})
 
 
+_GRADES = {"type": "object", "additionalProperties": False, "required": list(GRADES)}
+_DECIMAL = {"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,3})?$"}
+
+
+def _field(name: str, default: object) -> fields.Field:
+    """Typed as the document should say, so a client sees each field's shape."""
+    if name == "grade_criteria":
+        return fields.List(fields.Dict(), validate=validate.Length(min=1, max=30), metadata={
+            "description": "[{name, label, weight 0..100, maximum 1..1000}], weights add to 100"})
+    if name == "grade_bands":
+        return fields.Dict(metadata={**_GRADES, "properties": {
+            g: {"type": "integer", "minimum": 0, "maximum": 100} for g in GRADES},
+            "description": "lower bound per grade, falling strictly from A to E"})
+    if name == "grade_coefficients":
+        return fields.Dict(metadata={**_GRADES, "properties": {g: _DECIMAL for g in GRADES},
+                                     "description": "等级系数 per grade, decimal strings"})
+    if name == "grade_classes":
+        return fields.Dict(metadata={**_GRADES, "properties": {
+            g: {"type": "string", "maxLength": 500} for g in GRADES}})
+    if isinstance(default, int):
+        return fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
+    return fields.String(validate=validate.Regexp(_DECIMAL["pattern"]))
+
+
 def _update_schema() -> type[Schema]:
-    attrs: dict[str, Any] = {f.name: fields.Raw(allow_none=False)
+    defaults = AccountsPolicy()
+    attrs: dict[str, Any] = {f.name: _field(f.name, getattr(defaults, f.name))
                              for f in dataclasses.fields(AccountsPolicy) if f.init}
     attrs["reason"] = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                                     metadata={"description": "Why (kept in the audit)"})
