@@ -27,8 +27,15 @@ _DECIMAL = {"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,3})?$"}
 def _field(name: str, default: object) -> fields.Field:
     """Typed as the document should say, so a client sees each field's shape."""
     if name == "grade_criteria":
-        return fields.List(fields.Dict(), validate=validate.Length(min=1, max=30), metadata={
-            "description": "[{name, label, weight 0..100, maximum 1..1000}], weights add to 100"})
+        return fields.List(fields.Dict(metadata={
+            "type": "object", "additionalProperties": False, "required": ["name", "weight", "maximum"],
+            "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 60},
+                           "label": {"type": "string", "maxLength": 100},
+                           "weight": {"type": "integer", "minimum": 0, "maximum": 100},
+                           "maximum": {"type": "integer", "minimum": 1, "maximum": 1000}}}),
+            validate=validate.Length(min=1, max=30), metadata={
+                "description": "[{name, label, weight, maximum}]: distinct names, weights add "
+                               "to 100"})
     if name == "grade_bands":
         return fields.Dict(metadata={**_GRADES, "properties": {
             g: {"type": "integer", "minimum": 0, "maximum": 100} for g in GRADES},
@@ -39,6 +46,9 @@ def _field(name: str, default: object) -> fields.Field:
     if name == "grade_classes":
         return fields.Dict(metadata={**_GRADES, "properties": {
             g: {"type": "string", "maxLength": 500} for g in GRADES}})
+    if name.endswith("_days"):
+        return fields.Integer(strict=True, validate=validate.Range(min=1, max=3660), metadata={
+            "description": "lost_after_days must exceed inactive_after_days"})
     if isinstance(default, int):
         return fields.Integer(strict=True, validate=validate.Range(min=0, max=1_000_000))
     return fields.String(validate=validate.Regexp(_DECIMAL["pattern"]))
