@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("leads_dedupe.py", []),
     ("support_tickets.py", []),
     ("accounts_archive.py", []),
+    ("accounts_credit.py", []),
 ]
 
 

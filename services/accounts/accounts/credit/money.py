@@ -14,7 +14,9 @@ from marshmallow import ValidationError, fields
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("1000000000000.00")  # 10^12: the Numeric(16, 2) columns' room
-MONEY_DOC = {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$",
+POSITIVE = r"^(?!0+(\.0{1,2})?$)\d{1,12}(\.\d{1,2})?$"
+NON_NEGATIVE = r"^\d{1,12}(\.\d{1,2})?$"
+MONEY_DOC = {"type": "string", "pattern": POSITIVE,
              "description": "Decimal amount, at most two places, as a string (\"1234.50\")"}
 
 
@@ -52,7 +54,8 @@ class Money(fields.Field):
 
     def __init__(self, *, allow_zero: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {})
-        kwargs["metadata"] = {**MONEY_DOC, **kwargs["metadata"]}
+        kwargs["metadata"] = {**MONEY_DOC, **({"pattern": NON_NEGATIVE} if allow_zero else {}),
+                              **kwargs["metadata"]}
         super().__init__(**kwargs)
         self.allow_zero = allow_zero
 

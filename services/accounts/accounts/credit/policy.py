@@ -66,11 +66,13 @@ class CreditPolicy:
                 errors[key] = str(exc) or "Invalid value."
         if errors:
             raise PolicyError(errors)
+        if values.get("default_currency", cls.default_currency) not in values.get(
+                "currencies", cls.currencies):  # the default is always accepted
+            values["currencies"] = (*values.get("currencies", cls.currencies),
+                                    values.get("default_currency", cls.default_currency))
         policy = cls(**values)
         if 12 % policy.performance_period_months:
             raise PolicyError({"performance_period_months": "Must divide 12 (1, 2, 3, 4, 6 or 12)."})
-        if policy.default_currency not in policy.currencies:
-            raise PolicyError({"default_currency": "Must be one of currencies."})
         return policy
 
     def chain_for(self, kind: str, increase: Decimal) -> tuple[str, ...]:
@@ -126,7 +128,7 @@ def _check(key: str, raw: Any) -> Any:
         for band in raw:
             if not isinstance(band, dict) or set(band) != {"up_to", "levels"}:
                 raise ValueError("Each band is {up_to, levels}.")
-            bands.append({"up_to": str(parse_amount(band["up_to"])),
+            bands.append({"up_to": str(parse_amount(str(band["up_to"]))),
                           "levels": _positive_int(band["levels"], 4)})
         return tuple(bands)
     raise ValueError("Unknown field.")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .models import CreditAccount
 from .money import ZERO
 
-NONE = "none"
+NONE, ON_HOLD = "none", "on_hold"
 CHINA = ZoneInfo("Asia/Shanghai")
 
 

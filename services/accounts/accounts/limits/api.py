@@ -18,7 +18,7 @@ from ..credit.state import credit_row
 from . import service
 from .schemas import CreditViewSchema, PolicyUpdateSchema, PolicyViewSchema
 
-blp = Blueprint("credit_limits", __name__, url_prefix="/api/v1",
+blp = Blueprint("credit_limits", __name__, url_prefix="/api/v1/accounts",
                 description="Credit limits: formula, limit in force, exposure, policy")
 
 
@@ -26,7 +26,7 @@ def _money_strings(view: dict[str, Any]) -> dict[str, Any]:
     return {k: fmt(v) if isinstance(v, Decimal) else v for k, v in view.items()}
 
 
-@blp.route("/accounts/<string:account_id>/credit")
+@blp.route("/<string:account_id>/credit")
 class Credit(MethodView):
     @blp.response(200, CreditViewSchema)
     @require_roles(*web.READERS)
@@ -39,7 +39,7 @@ class Credit(MethodView):
             return _money_strings(service.view(session, account, c.clock()))
 
 
-@blp.route("/accounts/<string:account_id>/credit/recompute")
+@blp.route("/<string:account_id>/credit/recompute")
 class Recompute(MethodView):
     @blp.response(200, CreditViewSchema)
     @require_roles(authn.REVIEW_GROUP, authn.FINANCE, authn.ADMIN)
@@ -61,7 +61,7 @@ def _policy_view(session: Any) -> dict[str, Any]:
             "policy": credit_policy.current(session).to_dict()}
 
 
-@blp.route("/credit/policy")
+@blp.route("/credit-policy")
 class Policy(MethodView):
     @blp.response(200, PolicyViewSchema)
     @require_roles(*web.READERS)

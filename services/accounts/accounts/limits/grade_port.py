@@ -25,9 +25,17 @@ def archive_approved(session: Session, account_id: str) -> bool:
     return archive_state(session, account_id) == APPROVED
 
 
-def grades_of(session: Session, account_ids: list[str]) -> dict[str, tuple[str | None, Decimal]]:
-    """Many accounts' grades and coefficients in one query (the scheduled recomputation); the
-    coefficients are the archive policy's, exactly as ``current_grade`` reads them."""
+def grades_of(session: Session, account_ids: list[str] | None) -> dict[str, tuple[str | None, Decimal]]:
+    """Many (``None``: all) accounts' grades and coefficients in one query, for the scheduled
+    recomputation; the coefficients are the archive policy's, as ``current_grade`` reads them."""
     policy = current_policy(session)
-    rows = session.execute(select(Account.id, Account.grade).where(Account.id.in_(account_ids)))
-    return {account_id: (grade, Decimal(policy.coefficient(grade))) for account_id, grade in rows}
+    stmt = select(Account.id, Account.grade)
+    if account_ids is not None:
+        stmt = stmt.where(Account.id.in_(account_ids))
+    coefficients: dict[str | None, Decimal] = {}
+    out = {}
+    for account_id, grade in session.execute(stmt):
+        if grade not in coefficients:
+            coefficients[grade] = Decimal(policy.coefficient(grade))
+        out[account_id] = (grade, coefficients[grade])
+    return out

@@ -52,20 +52,22 @@ def _paid_on_time(session: Session, ids: Iterable[str] | None, start: date,
 
 def compute(session: Session, account_ids: list[str] | None, today: date,
             policy: CreditPolicy) -> dict[str, rules.LimitInputs]:
-    """The formula's inputs for each account (all with charges when ``account_ids`` is None):
-    three grouped scans, whatever the number of accounts."""
+    """The formula's inputs for each account (every account when ``account_ids`` is None):
+    three grouped scans and one grade query, whatever the number of accounts."""
     s_start, s_end = rules.sales_window(today, policy.sales_window_months)
     p_start, p_end = rules.previous_period(today, policy.performance_period_months)
     sales = _sales(session, account_ids, s_start, s_end)
     due = _due(session, account_ids, p_start, p_end)
     paid = _paid_on_time(session, account_ids, p_start, p_end)
-    ids = account_ids if account_ids is not None else sorted(set(sales) | set(due))
+    if account_ids is None:
+        graded = grades_of(session, None)
+    elif len(account_ids) > 1:
+        graded = grades_of(session, account_ids)
+    else:
+        graded = {i: current_grade(session, i) for i in account_ids}
     no_history = Decimal(policy.no_history_rate)
-    graded = (grades_of(session, ids) if len(ids) > 1
-              else {i: current_grade(session, i) for i in ids})
     out = {}
-    for account_id in ids:
-        grade, coefficient = graded[account_id]
+    for account_id, (grade, coefficient) in graded.items():
         d, p = due.get(account_id, ZERO), paid.get(account_id, ZERO)
         out[account_id] = rules.LimitInputs(
             sales_total=sales.get(account_id, ZERO), window_months=policy.sales_window_months,
@@ -99,29 +101,26 @@ def recompute(session: Session, row: CreditAccount, now: datetime, policy: Credi
 
 
 def recompute_all(session_factory: sessionmaker[Session], now: datetime, *, batch: int = 5000) -> int:
-    """The standard limit of every account, on schedule: per batch of accounts three grouped
-    scans, one grade query and one bulk UPDATE; returns how many were recomputed."""
+    """The standard limit of every account, on schedule: the inputs of all accounts from three
+    grouped scans over the ledger and one grade query, then a bulk UPDATE per batch."""
     today = business_date(now)
-    done, after = 0, ""
-    while True:
+    with session_factory() as session:
+        policy = credit_policy.current(session)
+        computed = compute(session, None, today, policy)
+    ids = sorted(computed)
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
         with session_factory() as session, session.begin():
-            policy = credit_policy.current(session)
-            ids = list(session.scalars(select(Account.id).where(Account.id > after)
-                                       .order_by(Account.id).limit(batch)))
-            if not ids:
-                return done
-            computed = compute(session, ids, today, policy)
             have = set(session.scalars(select(CreditAccount.account_id)
-                                       .where(CreditAccount.account_id.in_(ids))))
-            for account_id in ids:
+                                       .where(CreditAccount.account_id.in_(chunk))))
+            for account_id in chunk:
                 if account_id not in have:
                     credit_row(session, account_id, policy.default_currency, lock=False)
             session.execute(update(CreditAccount), [
-                {"account_id": account_id, "standard_limit": inputs.standard_limit,
-                 "inputs": inputs_view(inputs, today, policy), "computed_at": now}
-                for account_id, inputs in computed.items()])
-            done += len(ids)
-            after = ids[-1]
+                {"account_id": account_id, "standard_limit": computed[account_id].standard_limit,
+                 "inputs": inputs_view(computed[account_id], today, policy), "computed_at": now}
+                for account_id in chunk])
+    return len(ids)
 
 
 def set_effective(session: Session, emit: events.Emit, account: Account, row: CreditAccount,

@@ -100,3 +100,17 @@ def test_a_lost_account_goes_on_hold_once_and_comes_back(api, hdr, open_account,
         wait_settled(bus, "handled", 2)
     assert api.get(f"{A}/{account}/credit/hold", headers=finance).json["state"] == "released"
     assert len(outbox_events(credit_ctx.bus, "accounts.credit.hold_placed.v1")) == 1
+
+
+def test_hooks_for_the_archive(api, post, hdr, open_account, credit_ctx, approve_archive):  # type: ignore[no-untyped-def]
+    from accounts.credit.hooks import credit_columns, credit_hold
+
+    account = open_account()
+    approve_archive(account)
+    with credit_ctx.bus.session_factory() as session:
+        assert credit_hold(session, account) is False
+        columns = credit_columns(session, [account])[account]
+        assert columns.credit_limit == 0 and columns.performance_rate == 1
+    post(f"{A}/{account}/credit/hold", hdr("opsmgr", "sales_ops_manager"), {"reason": "x"}, status=200)
+    with credit_ctx.bus.session_factory() as session:
+        assert credit_hold(session, account) is True

@@ -83,13 +83,13 @@ def test_recompute_on_demand_and_policy_is_audited(  # type: ignore[no-untyped-d
     resp = api.post(f"{A}/{account}/credit/recompute", headers=reviewer)
     assert resp.status_code == 200 and resp.json["computed_at"] is not None
     assert api.post(f"{A}/{account}/credit/recompute", headers=hdr("rep1", "sales_rep")).status_code == 403
-    resp = api.put("/api/v1/credit/policy", headers=admin,
+    resp = api.put("/api/v1/accounts/credit-policy", headers=admin,
                    json={"reason": "half-year window", "changes": {"sales_window_months": 6}})
     assert resp.status_code == 200 and resp.json["policy"]["sales_window_months"] == 6
-    bad = api.put("/api/v1/credit/policy", headers=admin,
+    bad = api.put("/api/v1/accounts/credit-policy", headers=admin,
                   json={"reason": "x", "changes": {"performance_period_months": 5, "nope": 1}})
     assert bad.status_code == 422 and "nope" in bad.json["errors"]["json"]["changes"]
-    assert api.put("/api/v1/credit/policy", headers=reviewer,
+    assert api.put("/api/v1/accounts/credit-policy", headers=reviewer,
                    json={"reason": "x", "changes": {}}).status_code == 403
 
 

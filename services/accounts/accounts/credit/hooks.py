@@ -1,0 +1,38 @@
+"""Credit's answers to the archive's hooks (docs/accounts.md, "Hooks for the credit capability").
+
+The archive's ``archive.service.credit_hold`` and ``summary.service.credit_columns`` are
+placeholders owned by issue 8; they become one-line delegations to these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..summary.service import CreditColumns
+from .models import CreditAccount
+from .state import ON_HOLD
+
+
+def credit_hold(session: Session, account_id: str) -> bool:
+    """Whether the account's credit is on hold now."""
+    return session.scalar(select(CreditAccount.hold_state).where(
+        CreditAccount.account_id == account_id)) == ON_HOLD
+
+
+def credit_columns(session: Session, account_ids: Sequence[str]) -> dict[str, CreditColumns]:
+    """月均销售额, 信用履约率 (from the last computation's inputs) and the limit in force."""
+    rows = session.execute(select(CreditAccount.account_id, CreditAccount.inputs,
+                                  CreditAccount.effective_limit, CreditAccount.temporary_increase)
+                           .where(CreditAccount.account_id.in_(list(account_ids))))
+    out = {}
+    for account_id, inputs, effective, temporary in rows:
+        sales, rate = (inputs or {}).get("monthly_average_sales"), (inputs or {}).get("on_time_rate")
+        out[account_id] = CreditColumns(
+            monthly_sales=Decimal(sales) if sales is not None else None,
+            performance_rate=Decimal(rate) if rate is not None else None,
+            credit_limit=None if effective is None else effective + (temporary or Decimal(0)))
+    return out
