@@ -32,7 +32,7 @@ class Preferences(MethodView):
         with web.ctx().bus.session_factory() as session:
             return _view(service.prefs_of(session, current_principal().sub))
 
-    @blp.arguments(PreferenceUpdateSchema)
+    @blp.arguments(PreferenceUpdateSchema, required=False)  # no body = nothing to change
     @blp.response(200, PreferenceSchema)
     @require_roles(*authn.ROLES)
     def put(self, body: dict[str, Any]) -> dict[str, Any]:

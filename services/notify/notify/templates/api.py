@@ -99,7 +99,7 @@ class OneTemplate(MethodView):
         with web.ctx().bus.session_factory() as session:
             return _load(session, template_id)
 
-    @blp.arguments(TemplateUpdateSchema)
+    @blp.arguments(TemplateUpdateSchema, required=False)  # no body = nothing to change
     @blp.response(200, TemplateSchema)
     @require_roles(*EDITORS)
     def patch(self, body: dict[str, Any], template_id: str) -> Template:
