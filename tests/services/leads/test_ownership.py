@@ -376,3 +376,27 @@ def test_reception_registers_walk_ins_through_the_rotation(client, rep1, manager
         "name": "Caller", "phone": "+8613700000009", "source": "trade_show",
         "assign_by_rotation": True})
     assert bad.status_code == 422 and "assign_by_rotation" in bad.json["errors"]["json"]
+
+
+def test_policy_and_owner_audit_rows_cannot_be_rewritten(client, rep1, admin, manager, leads_ctx):
+    """Issue 7: the audit trail is append-only below the API (triggers), on both databases."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DatabaseError
+
+    resp = client.put("/api/v1/leads/policy", headers=admin,
+                      json={"protection_months": 3, "reason": "board decision"})
+    assert resp.status_code == 200
+    lead = _register(client, rep1)
+    moved = client.post(f"/api/v1/leads/{lead['id']}/reassign", headers=manager,
+                        json={"to_owner": "rep2", "rule": "customer_choice"})
+    assert moved.status_code == 200, moved.json
+    engine = leads_ctx.bus.session_factory.kw["bind"]
+    for table in ("lead_policy_changes", "lead_owner_changes"):
+        for stmt in (f"UPDATE {table} SET reason = 'rewritten'", f"DELETE FROM {table}"):  # noqa: S608 - fixed names
+            with pytest.raises(DatabaseError), engine.begin() as conn:
+                conn.execute(sa.text(stmt))
+    [audit] = client.get("/api/v1/leads/policy/changes", headers=admin).json["items"]
+    assert audit["reason"] == "board decision"
+    with engine.connect() as conn:
+        reasons = conn.execute(sa.text("SELECT reason FROM lead_owner_changes")).scalars().all()
+    assert reasons and "rewritten" not in reasons
