@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("eventbus_throughput.py", ["--events", "5000", "--consumers", "2"]),
     ("slice_latency.py", ["--samples", "100"]),
     ("gateway_overhead.py", ["--seconds", "10"]),
+    ("service_hotpath.py", ["--requests", "300", "--rounds", "5"]),
     ("leads_dedupe.py", []),
     ("support_tickets.py", []),
 ]
