@@ -47,6 +47,9 @@ class Subscription:
 
 
 class EventConsumer:
+    # Claim a batch's inbox rows in one statement (False: one per event, as before; benchmarks).
+    BATCH_CLAIMS = True
+
     def __init__(
         self,
         name: str,
@@ -172,7 +175,8 @@ class EventConsumer:
         started = time.perf_counter()
         try:
             with self.session_factory() as session, session.begin():
-                claimed = claim_inbox_many(session, self.inbox, self.name, [item[1] for item in ready])
+                claimed = (claim_inbox_many(session, self.inbox, self.name, [item[1] for item in ready])
+                           if self.BATCH_CLAIMS else None)
                 outcomes = [self._apply(session, env, sub, data, claimed) for _, env, sub, data in ready]
         except Exception as exc:  # noqa: BLE001 - decided below, event by event
             self._check_database(exc, [item[0] for item in ready])
