@@ -26,7 +26,7 @@ from telemetry import bound, outage, tracing
 from .broker import Delivery, DependencyUnavailable
 from .envelope import Envelope, MalformedEvent, context_from_event, reset_context, set_context
 from .metrics import EVENTS_HANDLED, HANDLER_SECONDS
-from .store import claim_inbox
+from .store import claim_inbox, claim_inbox_many
 from .topology import ConsumerTopology
 
 log = logging.getLogger("eventbus.consumer")
@@ -47,6 +47,9 @@ class Subscription:
 
 
 class EventConsumer:
+    # Claim a batch's inbox rows in one statement (False: one per event, as before; benchmarks).
+    BATCH_CLAIMS = True
+
     def __init__(
         self,
         name: str,
@@ -127,7 +130,10 @@ class EventConsumer:
             return None
         return delivery, env, sub, data
 
-    def _apply(self, session: Session, env: Envelope, sub: Subscription, data: dict[str, Any]) -> str:
+    def _apply(self, session: Session, env: Envelope, sub: Subscription, data: dict[str, Any],
+               claimed: set[str] | None = None) -> str:
+        """Claim the inbox row and run the handler; ``claimed`` holds the ids of the batch whose
+        rows were already claimed together (``claim_inbox_many``): each is used once."""
         with tracing.consumer_span(self.name, env.type, env.id, env.traceparent):
             cause = context_from_event(env)
             # Events the handler emits are children of this handling (its span, when traced).
@@ -136,7 +142,11 @@ class EventConsumer:
             try:
                 # Whatever the handler logs names the event it is handling.
                 with bound(event_id=env.id, event_type=env.type, trace_id=_trace_id(env.traceparent)):
-                    if not claim_inbox(session, self.inbox, self.name, env):
+                    if claimed is not None:
+                        if env.id not in claimed:
+                            return "duplicate"
+                        claimed.discard(env.id)  # the same event twice in a batch: once
+                    elif not claim_inbox(session, self.inbox, self.name, env):
                         return "duplicate"
                     sub.handler(session, env, data)
                     return "handled"
@@ -159,13 +169,15 @@ class EventConsumer:
         self._settle(outcome, env, delivery, time.perf_counter() - started)
 
     def _handle_many(self, ready: list[_Ready]) -> None:
-        """Optimistically all in one plain transaction (two statements an event); if any
-        handler fails, that is rolled back and the batch runs again with a savepoint per
-        event, so only the failing events lose their effects."""
+        """Optimistically all in one plain transaction (the batch's inbox rows in one statement,
+        then the handlers); if any handler fails, that is rolled back and the batch runs again
+        with a savepoint per event, so only the failing events lose their effects."""
         started = time.perf_counter()
         try:
             with self.session_factory() as session, session.begin():
-                outcomes = [self._apply(session, env, sub, data) for _, env, sub, data in ready]
+                claimed = (claim_inbox_many(session, self.inbox, self.name, [item[1] for item in ready])
+                           if self.BATCH_CLAIMS else None)
+                outcomes = [self._apply(session, env, sub, data, claimed) for _, env, sub, data in ready]
         except Exception as exc:  # noqa: BLE001 - decided below, event by event
             self._check_database(exc, [item[0] for item in ready])
             self._handle_isolated(ready)

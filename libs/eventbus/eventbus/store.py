@@ -106,6 +106,25 @@ def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) ->
     return session.execute(stmt.returning(inbox.c.event_id)).first() is not None
 
 
+def claim_inbox_many(session: Session, inbox: Table, consumer: str, envs: list[Envelope]) -> set[str]:
+    """``claim_inbox`` for a batch in one statement (one round trip instead of one an event);
+    returns the ids claimed now. An id twice in ``envs`` is claimed once; an id another
+    consumer is claiming blocks until it commits, then counts as already seen."""
+    dialect = session.get_bind().dialect.name
+    rows = list({env.id: {"consumer": consumer, "event_id": env.id, "event_type": env.type}
+                 for env in envs}.values())
+    if not rows:
+        return set()
+    stmt: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(inbox).values(rows).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(inbox).values(rows).on_conflict_do_nothing()
+    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
+        raise RuntimeError(f"unsupported dialect {dialect}")
+    return {row[0] for row in session.execute(stmt.returning(inbox.c.event_id))}
+
+
 # --- in-process wake-up --------------------------------------------------------------------
 
 _wakers: dict[str, set[threading.Event]] = defaultdict(set)

@@ -31,6 +31,8 @@ from telemetry.http import PRINCIPAL, REQUEST_ID, ROUTE, RequestTelemetry, metri
 from telemetry.tracing import current_traceparent, setup_tracing
 
 from .dependencies import install_dependency_checks, readiness
+from .fastdump import compile_dump
+from .fastflask import FastFlask
 from .hardening import install_method_check, install_problem_handlers, is_json_mimetype, parse_json_body
 from .openapi import finalize_openapi
 from .parked import parked_filter
@@ -69,9 +71,10 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ArgumentsParser(unknown=RAISE)
 
     def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
-        """As flask-smorest's, with every timestamp written with its offset (``utc_datetimes``)."""
+        """As flask-smorest's, with every timestamp written with its offset (``utc_datetimes``),
+        and serialized along the precomputed path of ``compile_dump``."""
         if schema is not None and not isinstance(schema, str | dict):
-            schema = utc_datetimes(resolve_schema_instance(schema))
+            schema = compile_dump(utc_datetimes(resolve_schema_instance(schema)))
         return super().response(status_code, schema, **kwargs)
 
     def alt_response(self, status_code: Any, response: Any = None, **kwargs: Any) -> Any:
@@ -243,7 +246,7 @@ def create_service_app(
     name = context.settings.service
     bus = context.bus
     setup_tracing(name)  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
-    app = Flask(name)
+    app = FastFlask(name)
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",

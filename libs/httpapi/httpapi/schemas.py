@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
-from .paging import CURSOR_MAX, CURSOR_MIN, CURSOR_PATTERN
+from .paging import CURSOR_MAX, CURSOR_MIN, CURSOR_PATTERN, as_utc
 
 
 class StrictSchema(Schema):
@@ -47,8 +47,6 @@ class UtcDateTime(fields.DateTime):
     """Always serialized with an explicit UTC offset, whatever the database returned."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        from .paging import as_utc
-
         return super()._serialize(as_utc(value) if value is not None else None, attr, obj, **kwargs)
 
 
@@ -57,8 +55,6 @@ def utc_datetimes(schema: Schema) -> Schema:
     explicit offset: a naive value — what SQLite hands back for a plain ``DateTime`` column, and
     by this project's rule UTC — is written as UTC instead of without offset, which the OpenAPI
     ``date-time`` format (RFC 3339) does not allow. Aware values are written as they are."""
-    from .paging import as_utc
-
     seen: set[int] = set()
 
     def patch_field(field: fields.Field) -> None:

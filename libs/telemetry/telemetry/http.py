@@ -61,6 +61,9 @@ class RequestTelemetry:
         self.app = app
         self.service = service
         self.route_of = route_of
+        # (method, route, status) -> its two series: ``labels()`` takes a lock and hashes every
+        # label on each call. Bounded: routes are templates, methods and statuses few.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -98,8 +101,19 @@ class RequestTelemetry:
         path = environ.get("PATH_INFO", "")
         route = self._route(environ)
         status = seen.get("status", 500)
-        REQUESTS.labels(self.service, method, route, str(status)).inc()
-        LATENCY.labels(self.service, method, route).observe(elapsed)
+        series = self._series.get((method, route, status))
+        if series is None:
+            if len(self._series) > 4096:  # a method or route flood: stay bounded
+                self._series.clear()
+            series = self._series[(method, route, status)] = (
+                REQUESTS.labels(self.service, method, route, str(status)),
+                LATENCY.labels(self.service, method, route))
+        series[0].inc()
+        series[1].observe(elapsed)
+        # Probes arrive every few seconds from each orchestrator: only when asked for.
+        level = logging.DEBUG if path in PROBES and status < 500 else logging.INFO
+        if not access_log.isEnabledFor(level):
+            return
         fields = {
             "service": self.service, "method": method, "path": path, "route": route,
             "status": status, "duration_ms": round(elapsed * 1000, 2),
@@ -107,11 +121,8 @@ class RequestTelemetry:
             "request_id": seen.get("request_id") or environ.get(REQUEST_ID),
             "trace_id": trace_id(environ.get(TRACEPARENT) or environ.get("HTTP_TRACEPARENT")),
         }
-        # Probes arrive every few seconds from each orchestrator: only when asked for.
-        level = logging.DEBUG if path in PROBES and status < 500 else logging.INFO
-        if access_log.isEnabledFor(level):
-            access_log.log(level, "%s %s %s %.1fms", method, path, status, elapsed * 1000,
-                           extra={k: v for k, v in fields.items() if v is not None})
+        access_log.log(level, "%s %s %s %.1fms", method, path, status, elapsed * 1000,
+                       extra={k: v for k, v in fields.items() if v is not None})
 
 
 class _Closing:

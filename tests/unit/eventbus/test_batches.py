@@ -64,3 +64,32 @@ def test_a_failing_event_does_not_undo_its_batch(tmp_path: Any) -> None:
     finally:
         stop.set()
         worker.join(5)
+
+
+def test_a_batch_claims_its_inbox_rows_in_one_statement_and_each_event_once(tmp_path: Any) -> None:
+    engine, effects, consumer, broker, topology = _setup(tmp_path)
+    from sqlalchemy import event as sa_event
+
+    inserts: list[str] = []
+    sa_event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, sql, *_a: inserts.append(sql) if "event_inbox" in sql else None)
+    events = [new_event(source="t", type=TYPE, data={"n": n}) for n in (10, 11, 12)]
+    broker.declare(topology)
+    broker.publish([OutgoingMessage(TYPE, e.to_bytes(), e.id) for e in [*events, events[1]]])
+    stop = threading.Event()
+    worker = threading.Thread(target=broker.consume_batches,
+                              args=(topology, consumer.handle_batch, stop, 50))
+    worker.start()
+    try:
+        with engine.connect() as conn:
+            wait_for(lambda: conn.execute(select(func.count()).select_from(effects)).scalar_one() >= 3, 5)
+        # Redelivered later, in a batch of its own kind: a duplicate, no second effect.
+        broker.publish([OutgoingMessage(TYPE, e.to_bytes(), e.id) for e in events[:2]])
+        wait_for(lambda: broker.queue_depths(topology)[topology.queue] == 0, 5)
+        with engine.connect() as conn:
+            wait_for(lambda: len(inserts) >= 2, 5)
+            assert sorted(conn.execute(select(effects.c.n)).scalars()) == [10, 11, 12]
+    finally:
+        stop.set()
+        worker.join(5)
+    assert len(inserts) <= 4 and all(sql.lstrip().upper().startswith("INSERT") for sql in inserts)
