@@ -15,6 +15,7 @@ BENCHMARKS = [
     ("gateway_overhead.py", ["--seconds", "10"]),
     ("leads_dedupe.py", []),
     ("support_tickets.py", []),
+    ("accounts_archive.py", []),
     ("accounts_credit.py", []),
 ]
 

@@ -47,6 +47,7 @@ def rows(session: Session, policy: AccountsPolicy, *, batch: int = 2000,
     """The table's rows in code order, read in keyset batches (bounded memory)."""
     last = ""
     n = 0
+    coefficients = {g: f"{policy.coefficient(g):.2f}" for g in (None, "A", "B", "C", "D", "E")}
     cols = (Account.id, Account.code, Account.name, Account.owner_id, Account.grade_score,
             Account.grade, Account.remarks)
     while True:
@@ -60,10 +61,9 @@ def rows(session: Session, policy: AccountsPolicy, *, batch: int = 2000,
         for r in chunk:
             n += 1
             c = credit.get(r.id, NO_CREDIT)
-            coefficient = policy.coefficient(r.grade)
             yield (n, r.name, r.owner_id,
                    f"{r.grade_score:.2f}" if r.grade_score is not None else "",
-                   f"{coefficient:.2f}",
+                   coefficients.get(r.grade, ""),
                    f"{c.monthly_sales:.2f}" if c.monthly_sales is not None else "",
                    f"{c.performance_rate * 100:.1f}%" if c.performance_rate is not None else "",
                    r.grade or "",

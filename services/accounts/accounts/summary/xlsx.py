@@ -8,6 +8,7 @@ openpyxl."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
@@ -46,9 +47,12 @@ def _workbook(sheet: str) -> str:
             '</sheets></workbook>')
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _clean(text: str) -> str:
     """XML 1.0 forbids most control characters; drop them rather than write a broken file."""
-    return "".join(c for c in text if c in "\t\n\r" or c >= " ")
+    return _CONTROL.sub("", text)
 
 
 def _cell(value: object) -> str:
