@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from servicedb import UtcDateTime
 
 from ..credit.models import MONEY
-from ..models import Base
+from ..db import Base
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 LIMIT_CHANGE, ORDER_EXCEPTION = "limit_change", "order_exception"

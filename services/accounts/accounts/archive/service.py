@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..credit.hooks import credit_hold
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Account, AccountAudit
 from ..policy.service import current_policy
@@ -88,11 +89,6 @@ def card_values(session: Session, account: Account, names: Any) -> dict[str, Any
         else:
             out[name] = plain(getattr(account, name))
     return out
-
-
-def credit_hold(session: Session, account_id: str) -> bool:
-    """Hook for the credit capability: whether the account is on credit hold (none before it)."""
-    return False
 
 
 def snapshot(session: Session, account: Account) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from servicedb import UtcDateTime
 
 from ..credit.models import MONEY
-from ..models import Base
+from ..db import Base
 
 RESERVED, HELD, RELEASED, CONVERTED, EXPIRED = "reserved", "held", "released", "converted", "expired"
 

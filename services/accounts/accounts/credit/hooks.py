@@ -1,20 +1,24 @@
-"""Credit's answers to the archive's hooks (docs/accounts.md, "Hooks for the credit capability").
-
-The archive's ``archive.service.credit_hold`` and ``summary.service.credit_columns`` are
-placeholders owned by issue 8; they become one-line delegations to these functions.
-"""
+"""What the archive shows of credit (docs/accounts.md, "Hooks for the credit capability"): the
+hold on the card and in the account snapshot, the credit columns of the grade summary table."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..summary.service import CreditColumns
 from .models import CreditAccount
 from .state import ON_HOLD
+
+
+@dataclass(frozen=True)
+class CreditColumns:
+    monthly_sales: Decimal | None = None  # 月均销售额(元)
+    performance_rate: Decimal | None = None  # 信用履约率 (0..1)
+    credit_limit: Decimal | None = None  # 信用额度(元)
 
 
 def credit_hold(session: Session, account_id: str) -> bool:

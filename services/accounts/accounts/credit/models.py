@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicedb import UtcDateTime
 
-from ..models import Base
+from ..db import Base
 
 MONEY = Numeric(16, 2)
 

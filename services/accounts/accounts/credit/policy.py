@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 import authn
 from servicedb import UtcDateTime
 
-from ..models import Base
+from ..db import Base
 from .money import parse_amount
 
 APPROVER_ROLES = (authn.SALES_OPS_MANAGER, authn.SALES_VP, authn.SALES_GM, authn.GROUP_GM)

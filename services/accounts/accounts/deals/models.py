@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from servicedb import UtcDateTime
 
 from ..credit.models import MONEY
-from ..models import Base
+from ..db import Base
 
 
 class Deal(Base):

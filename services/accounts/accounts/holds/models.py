@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicedb import UtcDateTime
 
-from ..models import Base
+from ..db import Base
 
 
 class HoldEntry(Base):

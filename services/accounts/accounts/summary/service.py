@@ -6,13 +6,13 @@ it knows no average monthly sales, performance rate or credit limit and answers 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..credit.hooks import CreditColumns, credit_columns
 from ..models import Account
 from ..policy.rules import AccountsPolicy
 
@@ -21,19 +21,7 @@ HEADERS = ("No", "客户名称", "业务员", "客户等级评分", "等级系�
 SIGN_OFF = ("编制:", "时间:", "复核:", "审核:", "审批:")
 
 
-@dataclass(frozen=True)
-class CreditColumns:
-    monthly_sales: Decimal | None = None  # 月均销售额(元)
-    performance_rate: Decimal | None = None  # 信用履约率 (0..1)
-    credit_limit: Decimal | None = None  # 信用额度(元)
-
-
 NO_CREDIT = CreditColumns()
-
-
-def credit_columns(session: Session, account_ids: Sequence[str]) -> dict[str, CreditColumns]:
-    """Credit figures per account (hook for the credit capability: replace this body)."""
-    return {}
 
 
 def credit_limit(session: Session, account_id: str) -> Decimal | None:
