@@ -14,10 +14,13 @@ from marshmallow import ValidationError, fields
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("1000000000000.00")  # 10^12: the Numeric(16, 2) columns' room
-POSITIVE = r"^(?!0+(\.0{1,2})?$)\d{1,12}(\.\d{1,2})?$"
-NON_NEGATIVE = r"^\d{1,12}(\.\d{1,2})?$"
-MONEY_DOC = {"type": "string", "pattern": POSITIVE,
-             "description": "Decimal amount, at most two places, as a string (\"1234.50\")"}
+# The document's pattern covers what the field reads AND writes: the same field describes request
+# amounts (positive, checked on load with a field error) and figures in responses (an available
+# amount can be zero or negative), so it states the shape, not the sign.
+SIGNED = r"^-?\d{1,13}(\.\d{1,2})?$"
+MONEY_DOC = {"type": "string", "pattern": SIGNED,
+             "description": "Decimal amount, at most two places, as a string (\"1234.50\"); "
+                            "amounts sent must be positive (zero where stated)"}
 
 
 def q(value: Decimal | int | str) -> Decimal:
@@ -54,8 +57,7 @@ class Money(fields.Field):
 
     def __init__(self, *, allow_zero: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {})
-        kwargs["metadata"] = {**MONEY_DOC, **({"pattern": NON_NEGATIVE} if allow_zero else {}),
-                              **kwargs["metadata"]}
+        kwargs["metadata"] = {**MONEY_DOC, **kwargs["metadata"]}
         super().__init__(**kwargs)
         self.allow_zero = allow_zero
 
