@@ -3,11 +3,10 @@ SQLAlchemy's pre-ping), and a connection the server ended is still never handed 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import event, text
 
+from eventbus.testing import wait_for
 from servicedb import create_service_engine
 
 pytestmark = pytest.mark.integration
@@ -44,13 +43,16 @@ def test_a_connection_the_server_ended_is_replaced_before_use(pg_url: str) -> No
         killer = create_service_engine(pg_url, pool_size=1)
         with killer.connect() as conn:
             assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+
+        def ended() -> bool:  # the signal is asynchronous: wait until that backend has exited
+            with killer.connect() as conn:
+                return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                                    {"p": pid}).scalar_one() == 0
+
+        wait_for(ended, 10, interval=0.05, message="terminated backend gone")
         killer.dispose()
-        deadline = time.monotonic() + 5  # the FATAL message and EOF reach the socket promptly
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:  # never raises: the ended connection is discarded
-                new_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            if new_pid != pid:
-                break
+        with engine.connect() as conn:  # never raises: the ended connection is discarded at checkout
+            new_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         assert new_pid != pid
     finally:
         engine.dispose()
