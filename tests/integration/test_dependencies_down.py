@@ -83,7 +83,7 @@ def test_database_outage_answers_503_and_turns_web_and_worker_unready(
         "bus": ctx.bus, "stop": stop, "ctx": ctx, "handle_signals": False}, daemon=True)
     runner.start()
     probe = f"http://127.0.0.1:{port}/readyz"
-    outage("database").ok()  # a clean slate for the log assertions below
+    outage("database").reset()  # a clean slate for the log assertions below
     caplog.clear()
     caplog.set_level(logging.DEBUG)
     try:

@@ -60,6 +60,10 @@ class TcpProxy:
                 _close(client)
                 continue
             with self._lock:
+                if not self._open.is_set():  # cut while connecting: drop it as cut() would have
+                    _close(client)
+                    _close(upstream)
+                    continue
                 self._pairs.append((client, upstream))
                 self.accepted += 1
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
@@ -87,8 +91,8 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones until ``restore``."""
-        self._open.clear()
-        with self._lock:
+        with self._lock:  # one step with the accept loop's registration: no connection slips by
+            self._open.clear()
             pairs, self._pairs = list(self._pairs), []
         for a, b in pairs:
             _close(a)

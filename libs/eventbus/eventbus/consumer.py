@@ -231,12 +231,13 @@ class EventConsumer:
             raise DependencyUnavailable(exc, self._database_reachable, pending) from exc
 
     def _database_reachable(self) -> bool:
+        started = time.monotonic()
         try:
             with self.session_factory() as session:
                 session.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any failure means "not yet"
             return False
-        outage("database").ok()
+        outage("database").ok(started)
         return True
 
     def _fail(self, delivery: Delivery, env: Envelope, exc: BaseException,

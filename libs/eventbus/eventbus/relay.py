@@ -141,10 +141,11 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 try:
+                    started = time.monotonic()
                     sent = self.publish_batch()
                     failures = 0
-                    broker.ok()
-                    database.ok()
+                    broker.ok(started)
+                    database.ok(started)
                 except PublishError as exc:
                     # Only the broker's failures count here: this is the series the broker
                     # runbook alerts on, and a database outage must not page it.

@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,9 +94,10 @@ class Health:
         if connected is not None and not connected.is_set():
             return "not connected to the broker"
         try:
+            started = time.monotonic()
             with self.bus.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            outage("database").ok()
+            outage("database").ok(started)
             if isinstance(self.ctx, Migratable):
                 return self.ctx.schema_problem()
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
@@ -161,8 +163,9 @@ def _wait_for_schema(ctx: WorkerContext, stop: threading.Event) -> bool:
     waiting = False
     while not stop.is_set():
         try:
+            started = time.monotonic()
             problem = ctx.schema_problem()
-            outage("database").ok()
+            outage("database").ok(started)
         except Exception as exc:
             if not is_database_outage(exc):
                 raise

@@ -60,9 +60,10 @@ def readiness(context: ServiceContext, gate: SchemaGate,
     """None when ready, else the reason (for ``/readyz``)."""
     database = outage("database")
     try:
+        started = time.monotonic()
         with context.bus.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        database.ok()
+        database.ok(started)
         problem = gate.problem(fresh=True)
         if problem:
             return problem
@@ -107,11 +108,11 @@ def install_dependency_checks(app: Flask, context: ServiceContext) -> SchemaGate
         # Only while an outage is on record, at most once a second: a cheap probe decides
         # whether it is over, so "recovered" is logged even where nothing polls /readyz.
         if database.down and resp.status_code < 500 and time.monotonic() - last_probe[0] >= 1.0:
-            last_probe[0] = time.monotonic()
+            last_probe[0] = started = time.monotonic()
             try:
                 with context.bus.engine.connect() as conn:
                     conn.execute(text("SELECT 1"))
-                database.ok()
+                database.ok(started)
             except Exception:  # noqa: BLE001, S110 - still down: the outage stays on record
                 pass
         return resp

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -133,8 +134,9 @@ def start_periodic(name: str, every: float, job: Callable[[], object],
     def loop() -> None:
         while not stop.is_set():
             try:
+                started = time.monotonic()
                 job()
-                database.ok()
+                database.ok(started)
             except Exception as exc:
                 if is_database_outage(exc):
                     database.failed(exc, name)  # one warning per outage, not one per pass

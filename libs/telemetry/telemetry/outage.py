@@ -54,17 +54,28 @@ class Outage:
                            f" ({where})" if where else "", what, extra=fields)
         return first
 
-    def ok(self) -> None:
-        """Note a success; logs "recovered" once if it was down."""
+    def ok(self, started: float | None = None) -> None:
+        """Note a success; logs "recovered" once if it was down. ``started`` (``time.monotonic()``
+        when the operation began): an operation already under way when the dependency went (a
+        transaction finishing on another thread) proves nothing and does not end the outage, or
+        one outage would be logged as several."""
         if self._since is None:  # the common case: no lock
             return
         with self._lock:
+            if self._since is None or (started is not None and started < self._since):
+                return
             since, failures = self._since, self._failures
             self._since, self._failures = None, 0
         if since is not None:
             self.log.warning("%s recovered after %.1f s (%d failures)", self.dependency,
                              time.monotonic() - since, failures,
                              extra={"dependency": self.dependency, "outage": "recovered"})
+
+
+    def reset(self) -> None:
+        """Forget an outage without logging (a test's clean slate)."""
+        with self._lock:
+            self._since, self._failures = None, 0
 
 
 _trackers: dict[str, Outage] = {}
