@@ -40,3 +40,17 @@ def test_reset_forgets_without_a_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.clear()
     tracker.reset()
     assert not tracker.down and not caplog.records
+
+
+def test_a_late_failure_of_work_begun_during_the_outage_opens_no_new_one(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="t4")
+    tracker = Outage("database", logging.getLogger("t4"))
+    tracker.failed("cut", "relay")
+    during = time.monotonic()  # a pass that began while it was down...
+    tracker.ok(time.monotonic())
+    assert tracker.failed("broken connection", "timers", during) is False  # ...failing late
+    assert not tracker.down
+    assert tracker.failed("down again", "timers", time.monotonic()) is True  # a new outage
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and "down again" in warnings[2]

@@ -152,7 +152,7 @@ class OutboxRelay:
                     failures += 1
                     RELAY_FAILURES.labels(self.service).inc()
                     delay = min(10.0, 0.2 * 2 ** min(failures, 6))
-                    broker.failed(exc, "outbox relay")
+                    broker.failed(exc, "outbox relay", started)
                     log.debug("outbox publish failed (%s); retry in %.1fs", exc, delay)
                     stop.wait(delay)
                     continue
@@ -160,7 +160,7 @@ class OutboxRelay:
                     failures += 1
                     RELAY_DATABASE_ERRORS.labels(self.service).inc()
                     if is_database_outage(exc):
-                        database.failed(exc, "outbox relay")
+                        database.failed(exc, "outbox relay", started)
                     else:
                         log.exception("outbox relay error")
                     stop.wait(min(10.0, 0.2 * 2 ** min(failures, 6)))

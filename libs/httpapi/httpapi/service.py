@@ -139,7 +139,7 @@ def start_periodic(name: str, every: float, job: Callable[[], object],
                 database.ok(started)
             except Exception as exc:
                 if is_database_outage(exc):
-                    database.failed(exc, name)  # one warning per outage, not one per pass
+                    database.failed(exc, name, started)  # one warning per outage, not one per pass
                 else:
                     log.exception("%s pass failed", name)
             stop.wait(every)

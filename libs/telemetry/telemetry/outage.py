@@ -30,21 +30,31 @@ class Outage:
         self._lock = threading.Lock()
         self._since: float | None = None
         self._failures = 0
+        self._recovered_at = float("-inf")
 
     @property
     def down(self) -> bool:
         return self._since is not None
 
-    def failed(self, error: BaseException | str, where: str = "") -> bool:
+    def failed(self, error: BaseException | str, where: str = "", started: float | None = None) -> bool:
         """Note a failure; logs a warning only for the first one of an outage (then DEBUG).
-        Returns True for that first one."""
+        Returns True for that first one. ``started``: an operation begun before the last
+        recovery (a connection the outage broke, failing late) belongs to that outage and
+        does not open a new one."""
         with self._lock:
-            first = self._since is None
+            late = self._since is None and started is not None and started < self._recovered_at
+            first = self._since is None and not late
             if first:
                 self._since = time.monotonic()
-            self._failures += 1
+            if not late:
+                self._failures += 1
         what = _describe(error)
         fields = {"dependency": self.dependency, "outage": "started" if first else "ongoing"}
+        if late:
+            self.log.debug("%s: a late failure of work begun during the last outage%s: %s",
+                           self.dependency, f" ({where})" if where else "", _describe(error),
+                           extra=fields)
+            return False
         if first:
             self.log.warning("%s unavailable%s: %s (further failures logged at DEBUG until it "
                              "recovers)", self.dependency, f" ({where})" if where else "", what,
@@ -66,6 +76,7 @@ class Outage:
                 return
             since, failures = self._since, self._failures
             self._since, self._failures = None, 0
+            self._recovered_at = time.monotonic()
         if since is not None:
             self.log.warning("%s recovered after %.1f s (%d failures)", self.dependency,
                              time.monotonic() - since, failures,
