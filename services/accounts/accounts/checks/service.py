@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import Table, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -119,11 +119,11 @@ def _exception(op: Op, order_id: str) -> CreditRequest | None:
 def _insert(session: Session, check: CreditCheck) -> bool:
     """Insert a new check unless its order id is already taken (False): one statement, no
     ORM flush, so a concurrent check of the same order never aborts the transaction."""
-    table = CreditCheck.__table__
+    table = cast(Table, CreditCheck.__table__)
     values = {c.key: getattr(check, c.key) for c in table.columns}
-    stmt = (pg_insert(table) if session.get_bind().dialect.name == "postgresql"
-            else sqlite_insert(table)).values(values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=[table.c.order_id]).returning(table.c.id)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (insert(table).values(values).on_conflict_do_nothing(index_elements=[table.c.order_id])
+            .returning(table.c.id))
     return session.execute(stmt).first() is not None
 
 
