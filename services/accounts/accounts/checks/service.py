@@ -13,16 +13,18 @@ with BEGIN and COMMIT, five round trips.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Date, Select, String, Table, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
+from sqlalchemy.sql.dml import ReturningInsert
 
 from ..approvals.models import APPROVED, ORDER_EXCEPTION, CreditRequest
 from ..credit import policy as credit_policy
@@ -55,6 +57,28 @@ class Locked:
     overdue: bool
 
 
+@functools.cache
+def _lock_statement() -> Select[Account, CreditAccount, CreditCheck, int, bool]:
+    """Built once (parameters bound at execution): the statement construction and its cache
+    key cost more than the statement's own time on the server."""
+    account_id, order_id = bindparam("account_id", type_=String), bindparam("order_id", type_=String)
+    overdue = exists().where(Charge.account_id == account_id, Charge.settled_on.is_(None),
+                             Charge.due_on < bindparam("overdue_before", type_=Date))
+    return (select(Account, CreditAccount, CreditCheck, credit_policy.version_column(),
+                   overdue.label("overdue"))
+            .join(CreditAccount, CreditAccount.account_id == Account.id)
+            .outerjoin(CreditCheck, CreditCheck.order_id == order_id)
+            .where(Account.id == account_id)
+            .options(load_only(*_ACCOUNT_FIELDS))
+            .with_for_update(of=CreditAccount))
+
+
+# What a check and its refusals read of the account (the archive card's other 50 columns stay
+# unloaded; touching one would load it).
+_ACCOUNT_FIELDS = (Account.id, Account.code, Account.name, Account.owner_id, Account.owner_team,
+                   Account.status, Account.archive_state)
+
+
 def lock(session: Session, account_id: str, order_id: str, overdue_before: date) -> Locked | None:
     """One statement: lock the account's credit row and read the rest of a check with it;
     None when the account or its credit row does not exist (the caller takes the slow path).
@@ -64,15 +88,8 @@ def lock(session: Session, account_id: str, order_id: str, overdue_before: date)
     evaluated a moment earlier would have seen. An earlier check of the order that another
     transaction commits meanwhile is caught by the insert's ``ON CONFLICT``.
     """
-    overdue = exists().where(Charge.account_id == account_id, Charge.settled_on.is_(None),
-                             Charge.due_on < overdue_before)
-    stmt = (select(Account, CreditAccount, CreditCheck, credit_policy.version_column(),
-                   overdue.label("overdue"))
-            .join(CreditAccount, CreditAccount.account_id == Account.id)
-            .outerjoin(CreditCheck, CreditCheck.order_id == order_id)
-            .where(Account.id == account_id)
-            .with_for_update(of=CreditAccount))
-    found = session.execute(stmt).first()
+    found = session.execute(_lock_statement(), {"account_id": account_id, "order_id": order_id,
+                                                "overdue_before": overdue_before}).first()
     if found is None:
         return None
     account, row, existing, version, is_overdue = found
@@ -121,10 +138,15 @@ def _insert(session: Session, check: CreditCheck) -> bool:
     ORM flush, so a concurrent check of the same order never aborts the transaction."""
     table = cast(Table, CreditCheck.__table__)
     values = {c.key: getattr(check, c.key) for c in table.columns}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(table).values(values).on_conflict_do_nothing(index_elements=[table.c.order_id])
+    return session.execute(_insert_statement(session.get_bind().dialect.name), values).first() is not None
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> ReturningInsert[tuple[str]]:
+    table = cast(Table, CreditCheck.__table__)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert(table).on_conflict_do_nothing(index_elements=[table.c.order_id])
             .returning(table.c.id))
-    return session.execute(stmt).first() is not None
 
 
 def check(op: Op, *, order_id: str, amount: Decimal, currency: str | None,
