@@ -150,11 +150,12 @@ class _Statements:
         event.remove(self.engine, "before_cursor_execute", self._on)
 
 
-def test_a_check_is_three_statements_and_a_repeat_one(  # type: ignore[no-untyped-def]
+def test_a_check_is_two_statements_and_a_repeat_one(  # type: ignore[no-untyped-def]
         api, post, hdr, finance, open_account, approve_archive, credit_ctx):
     """The hot path: one statement locks the credit row and reads the account, the order's
-    check, the policy version and the default flag; then the check's INSERT and the credit
-    row's UPDATE. A repeated approved order reads once and writes nothing."""
+    check, the policy version and the default flag; then the check's INSERT with the credit
+    row's UPDATE (one statement on PostgreSQL, two on SQLite). A repeated approved order reads
+    once and writes nothing."""
     account = open_account()
     approve_archive(account)
     _limit(api, post, finance, hdr, account, "1000.00")
@@ -162,11 +163,16 @@ def test_a_check_is_three_statements_and_a_repeat_one(  # type: ignore[no-untype
     post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-0", "amount": "1.00"})
     with _Statements(credit_ctx.bus.engine) as sent:
         post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "100.00"})
-    assert len(sent) == 3, sent
     assert sent[0].startswith("SELECT accounts.") and "JOIN credit_accounts" in sent[0]
-    if credit_ctx.bus.engine.dialect.name == "postgresql":  # SQLite serializes writers anyway
+    if credit_ctx.bus.engine.dialect.name == "postgresql":
+        assert len(sent) == 2, sent
         assert sent[0].endswith("FOR UPDATE OF credit_accounts")
-    assert sent[1].startswith("INSERT INTO credit_checks") and sent[2].startswith("UPDATE credit_accounts")
+        assert sent[1].startswith("WITH new_check AS (INSERT INTO credit_checks")
+        assert "UPDATE credit_accounts SET reserved=(credit_accounts.reserved + " in sent[1]
+    else:  # SQLite: no FOR UPDATE (it serializes writers), no INSERT in a WITH
+        assert len(sent) == 3, sent
+        assert sent[1].startswith("INSERT INTO credit_checks")
+        assert sent[2].startswith("UPDATE credit_accounts")
     with _Statements(credit_ctx.bus.engine) as sent:
         post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "100.00"}, status=200)
     assert len(sent) == 1, sent
