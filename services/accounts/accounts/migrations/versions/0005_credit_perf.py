@@ -1,6 +1,6 @@
 """credit performance: an account's open charges by due date (a partial index), for the credit
 check's default probe and the oldest-first allocation of payments; the ledger payment a deal's
-交款 posted
+交款 posted; referred leads by code (a charge's lead earns its referrer purchase points)
 
 Revision ID: 0005
 Revises: 0004
@@ -25,9 +25,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('payment_id', sa.String(length=36), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_credit_deals_payment_id_credit_payments'),
                                     'credit_payments', ['payment_id'], ['id'], ondelete='SET NULL')
+    with op.batch_alter_table('referred_leads', schema=None) as batch_op:
+        batch_op.create_index('ix_referred_leads_code', ['lead_code'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('referred_leads', schema=None) as batch_op:
+        batch_op.drop_index('ix_referred_leads_code')
     with op.batch_alter_table('credit_deals', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_credit_deals_payment_id_credit_payments'),
                                  type_='foreignkey')
