@@ -50,7 +50,7 @@ class System:
 
     @property
     def worker_ports(self) -> list[int]:  # leads-worker-1, leads-worker-2, accounts, support, notify
-        return [self.base + 5 + i for i in range(5)]
+        return [self.base + 6 + i for i in range(5)]
 
     def ctl(self, command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(LOCALCTL), command], env=self.env, capture_output=True,
@@ -71,7 +71,7 @@ class System:
 
 @pytest.fixture(scope="module")
 def system(pg_server: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    base = free_port_block(10)
+    base = free_port_block(11)
     run = tmp_path_factory.mktemp("local") / "run"
     env = {**os.environ, **isolated_environment(uuid.uuid4().hex[:8], base, pg_server, amqp_url, str(run)),
            "CRM_WEB_WORKERS": "2", "CRM_WORKERS": "leads=2", "MIGRATE_ON_START": "0"}
