@@ -242,9 +242,6 @@ def render_nginx(s: dict[str, Any]) -> Path:
                    app=f"127.0.0.1:{s['gateway_app_port']}", run_dir=run,
                    worker_processes=os.environ.get("CRM_NGINX_WORKERS", "auto"))
     conf = write(files, run)
-    if os.geteuid() == 0:  # nginx's workers drop to nobody: they buffer large answers here
-        for sub in (run / "tmp").iterdir():
-            sub.chmod(0o1777)
     check = subprocess.run([str(nginx_binary()), "-t", "-q", "-p", str(run), "-e", "stderr",
                             "-c", str(conf)], capture_output=True, text=True, check=False)
     if check.returncode != 0:

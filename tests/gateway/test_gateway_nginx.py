@@ -24,7 +24,7 @@ from gateway_fakes import FakeService, serve
 from eventbus.testing import wait_for
 from gateway.app import create_app
 from gateway.config import GatewayConfig
-from gateway.nginx import nginx_rate, render, write, zones
+from gateway.nginx import nginx_rate, read_env_file, render, render_ingress, write, zones
 from httpapi.problems import MAX_BODY_BYTES
 
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
@@ -73,9 +73,6 @@ def start_front(tmp_path: Path) -> Iterator[Callable[[GatewayConfig], Front]]:
         files = render(config, listen=f"127.0.0.1:{port}", app=app.url.split("://")[1],
                        run_dir=run, access_log=str(log), worker_processes="1")
         conf = write(files, run)
-        if os.geteuid() == 0:
-            for sub in (run / "tmp").iterdir():
-                sub.chmod(0o1777)
         proc = subprocess.Popen([str(NGINX), "-p", str(run), "-e", "stderr", "-c", str(conf)],
                                 stderr=subprocess.PIPE, start_new_session=True)
         procs.append(proc)
@@ -281,3 +278,22 @@ def test_upstream_failures_are_problems(start_front: Callable[[GatewayConfig], F
         # A service's own 503 passes through as it is (not rewritten by nginx).
         own = client.get("/api/v1/leads/x", params={"status": "503"})
         assert own.status_code == 503 and own.json()["service"] == "leads"
+
+
+def test_the_kubernetes_ingress_is_rendered_from_the_route_table() -> None:
+    """deploy/k8s/ingress.yaml is what the renderer makes of gateway.env: no drift."""
+    import yaml
+
+    k8s = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+    config = GatewayConfig.from_env(read_env_file(k8s / "gateway.env"))
+    text = render_ingress(config)
+    assert (k8s / "ingress.yaml").read_text() == text
+    docs = {d["metadata"]["name"]: d for d in yaml.safe_load_all(text)}
+    api = docs["crm-api"]["spec"]["rules"][0]["http"]["paths"]
+    assert {(p["path"], p["backend"]["service"]["name"]) for p in api} == {
+        (f"/api/v1/{s}", s) for s in config.upstreams}
+    notes = docs["crm-api"]["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/global-rate-limit"] == "400"
+    assert notes["nginx.ingress.kubernetes.io/proxy-body-size"] == "1m"
+    rest = docs["crm-gateway"]["spec"]["rules"][0]["http"]["paths"]
+    assert [(p["path"], p["backend"]["service"]["name"]) for p in rest] == [("/", "gateway")]
