@@ -10,7 +10,6 @@ from sqlalchemy import select
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
 from httpapi.paging import newest_first, page
-from servicedb import read_one, read_rows
 from leads.intake import rules as domain
 from leads.intake import service as intake
 from leads.intake.models import Lead
@@ -24,6 +23,7 @@ from leads.intake.schemas import (
 )
 from leads.pipeline import service as pipeline_service
 from leads.web import SALES, _access, _ctx, _visible_lead
+from servicedb import read_one, read_rows
 
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Sales leads")
 def _fields(lead: Lead) -> dict[str, Any]:
