@@ -179,7 +179,7 @@ http {
         '"principal":"$upstream_http_x_crm_principal","request_id":"$crm_request_id",'
         '"trace_id":"$crm_trace_id","upstream":"$upstream_addr",'
         '"upstream_status":"$upstream_status","bytes_sent":$bytes_sent,"client":"$remote_addr"}';
-    access_log @@ACCESS_LOG@@ crm_access;
+    access_log @@ACCESS_LOG@@ crm_access buffer=32k flush=1s;
 
 @@ZONES@@
     limit_req_status 429;
