@@ -29,6 +29,16 @@ EFFECTS = Table("effects", METADATA, Column("id", Integer, primary_key=True),
 EVENT_TYPE = "bench.item.created.v1"
 
 
+def legacy_mode() -> None:
+    """The paths before issue 12 item 3, for side-by-side runs (call before building a bus):
+    one relay batch at a time, prefetch = consumer batch, a per-event handler."""
+    from eventbus.relay import OutboxRelay
+
+    OutboxRelay.WINDOW = 1
+    os.environ["EVENTS_PREFETCH"] = os.environ.get("EVENTS_CONSUMER_BATCH", "50")
+    os.environ["BENCH_HANDLER"] = "per-event"
+
+
 def _bus(db_url: str, batch: int):  # type: ignore[no-untyped-def]
     from eventbus import ServiceBus, Subscription
 
@@ -37,9 +47,14 @@ def _bus(db_url: str, batch: int):  # type: ignore[no-untyped-def]
     def handle(session, env, data):  # type: ignore[no-untyped-def]
         session.execute(EFFECTS.insert().values(event_id=env.id))
 
-    engine = create_engine(db_url, pool_size=4)
+    def handle_many(session, items):  # type: ignore[no-untyped-def]
+        session.execute(EFFECTS.insert(), [{"event_id": env.id} for env, _ in items])
+
+    sub = (Subscription(handle) if os.environ.get("BENCH_HANDLER", "per-event") == "per-event"
+           else Subscription.batched(handle_many))
+    engine = create_engine(db_url, pool_size=6)
     return ServiceBus(service="bench", engine=engine, metadata=METADATA,
-                      subscriptions={EVENT_TYPE: Subscription(handle)}, broker_url=AMQP_URL)
+                      subscriptions={EVENT_TYPE: sub}, broker_url=AMQP_URL)
 
 
 def _run_relay(db_url: str, batch: int, stop: mp.Event) -> None:  # type: ignore[valid-type]

@@ -83,6 +83,7 @@ class _ConfirmingPublisher:
         self._pending: set[int] = set()
         self._nacked: set[int] = set()
         self._last_tick = 0.0
+        self._generation = 0
 
     def _on_ack(self, tag: int, multiple: bool) -> None:
         self._settle(tag, multiple)
@@ -111,6 +112,7 @@ class _ConfirmingPublisher:
         ch.events["basic_ack"].add(self._on_ack)
         ch.events["basic_nack"].add(self._on_nack)
         self._conn, self._ch, self._tag = conn, ch, 0
+        self._generation += 1  # tickets of the previous connection can no longer be confirmed
         self._last_tick = time.monotonic()
 
     def reset(self, graceful: bool = True) -> None:
@@ -145,7 +147,23 @@ class _ConfirmingPublisher:
         raise PublishError(f"broker unreachable: {last_exc!r}") from last_exc
 
     def _publish_once(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> None:
-        assert self._conn is not None and self._ch is not None
+        self._await(self._write(items)[1])
+
+    def send(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> tuple[int, int]:
+        """Write a batch without waiting for its confirms; ``wait`` with the returned ticket
+        returns once they arrived. Tickets are waited for in the order they were sent."""
+        last_exc: BaseException | None = None
+        for _ in range(2):
+            try:
+                self._ensure()  # a new connection: earlier tickets fail (see ``wait``)
+                return self._write(items)
+            except _connection_errors() as exc:
+                last_exc = exc
+                self.reset(graceful=False)
+        raise PublishError(f"broker unreachable: {last_exc!r}") from last_exc
+
+    def _write(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> tuple[int, int]:
+        assert self._ch is not None
         for exchange, routing_key, m in items:
             msg = amqp.Message(
                 m.body,
@@ -157,20 +175,43 @@ class _ConfirmingPublisher:
             self._ch.basic_publish(msg, exchange=exchange, routing_key=routing_key)
             self._tag += 1
             self._pending.add(self._tag)
+        return self._generation, self._tag
+
+    def _await(self, last: int) -> None:
+        """Drain until every delivery tag up to ``last`` is confirmed; PublishError if one was
+        nacked or they take longer than ``confirm_timeout``."""
+        assert self._conn is not None
         deadline = time.monotonic() + self.confirm_timeout
-        while self._pending:
+        while self._pending and min(self._pending) <= last:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishError(f"{len(self._pending)} message(s) not confirmed in time")
+                count = sum(1 for t in self._pending if t <= last)
+                raise PublishError(f"{count} message(s) not confirmed in time")
             try:
                 self._conn.drain_events(timeout=remaining)
             except TimeoutError:
                 continue
         self._last_tick = time.monotonic()
-        if self._nacked:
-            count = len(self._nacked)
-            self._nacked.clear()
-            raise PublishError(f"broker refused {count} message(s)")
+        refused = {t for t in self._nacked if t <= last}
+        if refused:
+            self._nacked -= refused
+            raise PublishError(f"broker refused {len(refused)} message(s)")
+
+    def wait(self, ticket: tuple[int, int]) -> None:
+        """Return once the ticket's batch (and every one sent before it) is confirmed; raise
+        ``PublishError`` if one of its messages was nacked, or the connection it was sent on
+        is gone (its confirms can never arrive: the caller publishes it again)."""
+        generation, last = ticket
+        if generation != self._generation or self._conn is None:
+            raise PublishError("broker connection lost before the confirms arrived")
+        try:
+            self._await(last)
+        except PublishError:  # as ``publish`` does: batches still in flight are sent again
+            self.reset(graceful=False)
+            raise
+        except _connection_errors() as exc:
+            self.reset(graceful=False)
+            raise PublishError(f"broker connection lost before the confirms arrived: {exc!r}") from exc
 
     def heartbeat_check(self) -> None:
         """Keep an idle connection alive; cheap enough to call in any loop (rate-limited).
@@ -308,6 +349,30 @@ class AmqpBroker(Broker):
         except PublishError:
             declared.discard(exchange)  # declare again next time, in case it was deleted
             raise
+
+    def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
+        exchange = self.exchange
+        pub = self._publisher()
+        declared: set[str] | None = getattr(self._local, "declared_exchanges", None)
+        if declared is None:
+            declared = self._local.declared_exchanges = set()
+        if exchange not in declared:
+            self._declare_exchanges(exchange)
+            declared.add(exchange)
+        try:
+            ticket = pub.send([(exchange, m.routing_key, m) for m in messages])
+        except PublishError:
+            declared.discard(exchange)
+            raise
+
+        def confirmed() -> None:
+            try:
+                pub.wait(ticket)
+            except PublishError:
+                declared.discard(exchange)  # declare again next time, in case it was deleted
+                raise
+
+        return confirmed
 
     def idle(self) -> None:
         self._publisher().heartbeat_check()
