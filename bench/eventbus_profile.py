@@ -24,11 +24,11 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from eventbus_throughput import EFFECTS, EVENT_TYPE, METADATA, _bus, _delete_queues, legacy_mode
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
-from benchkit import AMQP_URL, drop_database, print_table, scratch_database
-from eventbus_throughput import EFFECTS, EVENT_TYPE, METADATA, _bus, _delete_queues, legacy_mode
+from benchkit import drop_database, print_table, scratch_database
 
 
 class Probe:

@@ -269,17 +269,30 @@ def _discard(conn: kombu.Connection) -> None:
 
 
 class _AmqpDelivery(Delivery):
-    def __init__(self, broker: AmqpBroker, topology: ConsumerTopology, message: Any) -> None:
+    def __init__(self, broker: AmqpBroker, topology: ConsumerTopology, message: Any,
+                 acks: list[_AmqpDelivery] | None = None) -> None:
         self._broker = broker
         self._topology = topology
         self._message = message
+        self._acks = acks
+        self.settled = False
         self.body = message.body if isinstance(message.body, bytes) else message.body.encode()
         self.routing_key = message.delivery_info.get("routing_key", "")
         self.headers = dict(message.headers or {})
         self.message_id = message.properties.get("message_id")
 
+    @property
+    def tag(self) -> int:
+        return int(self._message.delivery_tag)
+
     def ack(self) -> None:
-        self._message.ack()
+        """Acked with the rest of its batch once the batch was handed back (see ``_flush_acks``);
+        the consumer calls this only after its commit, so that changes when, not whether."""
+        self.settled = True
+        if self._acks is None:
+            self._message.ack()
+        else:
+            self._acks.append(self)
 
     def _forward(self, queue: str, headers: dict[str, Any]) -> None:
         # Confirmed copy first, then ack: a crash between the two duplicates, never loses.
@@ -288,6 +301,7 @@ class _AmqpDelivery(Delivery):
         out = OutgoingMessage(self.routing_key, self.body, self.message_id or "", headers)
         self._broker._publisher().publish([(self._topology.forward_exchange, queue, out)])
         self._message.ack()
+        self.settled = True
 
     def retry(self, delay: float, error: str) -> None:
         headers = {**self.headers, RETRY_HEADER: self.retries + 1}
@@ -303,6 +317,35 @@ class _AmqpDelivery(Delivery):
             ORIGINAL_KEY_HEADER: self.headers.get(ORIGINAL_KEY_HEADER, self.routing_key),
         }
         self._forward(self._topology.parking_queue, headers)
+
+
+def _flush_acks(batch: list[Delivery], acks: list[_AmqpDelivery] | None) -> None:
+    """Send the acks the consumer gave for ``batch``: one ``basic.ack(multiple)`` up to the
+    last delivery before the first one still unsettled (held through an outage), single acks
+    after it. ``multiple`` acks every unacked delivery of the channel up to the tag; earlier
+    batches are settled before a new one is handed over, so it can only cover this batch's
+    settled deliveries: none still held is acked by it."""
+    if not acks:
+        return
+    acked = {id(d) for d in acks}
+    acks.clear()
+    channels: dict[int, tuple[Any, list[_AmqpDelivery]]] = {}
+    for d in batch:
+        if isinstance(d, _AmqpDelivery):
+            channels.setdefault(id(d._message.channel), (d._message.channel, []))[1].append(d)
+    for channel, deliveries in channels.values():
+        deliveries.sort(key=lambda d: d.tag)
+        upto = 0
+        for d in deliveries:
+            if not d.settled:
+                break
+            if id(d) in acked:
+                upto = d.tag
+        if upto:
+            channel.basic_ack(upto, multiple=True)
+        for d in deliveries:
+            if id(d) in acked and d.tag > upto:
+                channel.basic_ack(d.tag)
 
 
 class AmqpBroker(Broker):
@@ -520,6 +563,7 @@ class AmqpBroker(Broker):
         """
         queue = self._queues(topology)[0]
         buffer: list[Delivery] = []
+        acks: list[_AmqpDelivery] = []  # acked by the consumer, not yet sent (one frame a batch)
         settled = 0
         active: list[Any] = []  # the channel whose deliveries count
 
@@ -527,7 +571,7 @@ class AmqpBroker(Broker):
             # A delivery still in flight to the narrow consumer after it was cancelled cannot
             # be acked once its channel closes; the broker requeues it, so it is skipped here.
             if message.channel is active[0]:
-                buffer.append(_AmqpDelivery(self, topology, message))
+                buffer.append(_AmqpDelivery(self, topology, message, acks))
 
         def start(channel: Any, prefetch: int) -> kombu.Consumer:
             consumer = kombu.Consumer(channel, queues=[queue], on_message=on_message, no_ack=False,
@@ -554,7 +598,7 @@ class AmqpBroker(Broker):
             if buffer:
                 batch = buffer[:max_batch]
                 del buffer[:max_batch]
-                self._deliver(conn, batch, on_batch, stop)
+                self._deliver(conn, batch, on_batch, stop, acks)
                 settled += len(batch)
             if not widened and settled and not buffer:
                 # From here the narrow consumer's deliveries are skipped: opening the new
@@ -575,15 +619,19 @@ class AmqpBroker(Broker):
 
     @staticmethod
     def _deliver(conn: kombu.Connection, batch: list[Delivery], on_batch: Batch,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, acks: list[_AmqpDelivery] | None = None) -> None:
         """Hand the batch over; through a database outage, hold what is unsettled (unacked, so
         nothing is lost or counted as a failed delivery) and keep the connection alive. With
-        prefetch, at most ``prefetch`` messages are held; the rest wait in the queue."""
+        prefetch, at most ``prefetch`` messages are held; the rest wait in the queue. The acks
+        the consumer gave are sent after each hand-over (``_flush_acks``)."""
+        whole = batch
         while batch and not stop.is_set():
             try:
                 on_batch(batch)
+                _flush_acks(whole, acks)
                 return
             except DependencyUnavailable as outage:
+                _flush_acks(whole, acks)  # what committed before the outage
                 batch = outage.pending
                 while not stop.is_set() and not outage.ready():
                     try:  # reads the server's heartbeats; new deliveries wait in the buffer
@@ -591,6 +639,12 @@ class AmqpBroker(Broker):
                     except TimeoutError:
                         pass
                     conn.heartbeat_check()
+            except BaseException:
+                try:
+                    _flush_acks(whole, acks)  # committed work need not come back
+                except _connection_errors():
+                    pass  # the connection is gone: those come back, and the inbox drops them
+                raise
 
     # --- operator tools -----------------------------------------------------------------
     def _get_all(self, channel: Any, queue: str, limit: int) -> list[Any]:

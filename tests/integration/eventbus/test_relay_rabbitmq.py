@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import kombu
 import pytest
@@ -36,6 +36,16 @@ class RecordingAmqpBroker(AmqpBroker):
         super().publish(messages)  # returns only once the broker confirmed every message
         with self.lock:
             self.batches.append([m.message_id for m in messages])
+
+    def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
+        confirmed = super().publish_nowait(messages)  # what a running relay uses
+
+        def recorded() -> None:
+            confirmed()  # returns only once the broker confirmed every message
+            with self.lock:
+                self.batches.append([m.message_id for m in messages])
+
+        return recorded
 
     def published(self) -> list[str]:
         with self.lock:
