@@ -9,8 +9,8 @@
 
     python bench/eventbus_profile.py [--events 5000] [--legacy]
 
-``--legacy`` selects the paths before the issue 12 item 3 change (no relay window, prefetch =
-consumer batch, one statement per inbox claim), for a side-by-side comparison.
+``--legacy`` profiles ``libs/eventbus`` as it is at ``--before-ref`` (default ``main``);
+``BENCH_MODE=after+batch`` uses a batched handler (``Subscription.batched``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from eventbus_throughput import EFFECTS, EVENT_TYPE, METADATA, _bus, _delete_queues, legacy_mode
+from eventbus_throughput import EFFECTS, EVENT_TYPE, METADATA, _bus, _delete_queues, export_before, set_mode
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
@@ -63,11 +63,16 @@ class Probe:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--legacy", action="store_true")
+    parser.add_argument("--legacy", action="store_true",
+                        help="profile libs/eventbus as it is at --before-ref instead")
+    parser.add_argument("--before-ref", default="main")
     parser.add_argument("--cprofile", action="store_true", help="print the consumer's cProfile")
     args = parser.parse_args()
     if args.legacy:
-        legacy_mode()
+        os.environ["BENCH_BEFORE_EVENTBUS"] = export_before(args.before_ref)
+        set_mode("before")
+    else:
+        set_mode(os.environ.get("BENCH_MODE", "after"))
     n = args.events
     tag = uuid.uuid4().hex[:8]
     os.environ["EVENTS_EXCHANGE"] = f"bench.{tag}.events"

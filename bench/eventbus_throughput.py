@@ -7,10 +7,11 @@ consumer processes start and stops when the consumer's inbox holds N rows. Targe
 ≥ 3,000 events/s with relay batch 100 and 2 consumer processes on a 2-core machine, effects =
 events.
 
-Modes: ``before`` = one relay batch at a time (publish, wait for confirms, mark), prefetch =
-consumer batch (50), one INSERT per event in the handler; ``after`` = a window of 4 unconfirmed
-relay batches, prefetch 100, same per-event handler; ``after+batch`` = the same with the
-handler as a ``Subscription.batched`` (one INSERT for the batch's effects).
+Pipelines: ``before`` = ``libs/eventbus`` as it is at ``--before-ref`` (default ``main``: one
+relay batch at a time, prefetch 50, an ack per message), one INSERT per event in the handler;
+``after`` = this checkout (a window of 4 unconfirmed relay batches, prefetch 100, one ack per
+batch), same per-event handler; ``after+batch`` = the same with the handler as a
+``Subscription.batched`` (one INSERT for the batch's effects).
 
     python bench/eventbus_throughput.py [--events 20000] [--consumers 2] [--batches 100] [--rounds 1]
 """
@@ -20,7 +21,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import pathlib
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -39,21 +44,29 @@ EVENT_TYPE = "bench.item.created.v1"
 MODES = ("before", "after", "after+batch")
 
 
-def legacy_mode() -> None:
-    """The paths before issue 12 item 3, for side-by-side runs (call before building a bus):
-    one relay batch at a time, prefetch = consumer batch, a per-event handler."""
-    set_mode("before")
-
-
 def set_mode(mode: str) -> None:
-    from eventbus.relay import OutboxRelay
-
-    OutboxRelay.WINDOW = 1 if mode == "before" else 4
+    """Select the pipeline in this process, before anything imports ``eventbus``: ``before``
+    is the library as it is at ``--before-ref`` (exported by ``main()``), the others this
+    checkout's."""
     if mode == "before":
-        os.environ["EVENTS_PREFETCH"] = os.environ.get("EVENTS_CONSUMER_BATCH", "50")
-    else:
-        os.environ.pop("EVENTS_PREFETCH", None)
+        path = os.environ.get("BENCH_BEFORE_EVENTBUS")
+        if not path:
+            raise RuntimeError("the 'before' pipeline needs BENCH_BEFORE_EVENTBUS (set by main())")
+        sys.path.insert(0, path)
+        import eventbus
+
+        assert eventbus.__file__ and eventbus.__file__.startswith(path), eventbus.__file__
     os.environ["BENCH_HANDLER"] = "batched" if mode == "after+batch" else "per-event"
+
+
+def export_before(ref: str) -> str:
+    """``libs/eventbus`` as it is at ``ref``, in a temporary directory; returns its path."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    target = tempfile.mkdtemp(prefix="bench-eventbus-before-")
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref, "libs/eventbus/eventbus"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
+    return os.path.join(target, "libs", "eventbus")
 
 
 def _bus(db_url: str, batch: int):  # type: ignore[no-untyped-def]
@@ -213,9 +226,13 @@ def main() -> None:
     parser.add_argument("--batches", default="1,100", help="relay batch sizes, comma-separated")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternating rounds of the before/after comparison (batch 100)")
+    parser.add_argument("--before-ref", default="main",
+                        help="git ref whose libs/eventbus is the 'before' pipeline")
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"pipelines compared, comma-separated, among {', '.join(MODES)}")
     args = parser.parse_args()
+    if "before" in args.modes.split(","):
+        os.environ["BENCH_BEFORE_EVENTBUS"] = export_before(args.before_ref)
     rows = []
     for batch in (int(b) for b in args.batches.split(",") if b):
         elapsed, effects = run_case(args.events, batch, args.consumers)
