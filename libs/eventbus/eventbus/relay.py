@@ -47,6 +47,7 @@ class OutboxRelay:
         *,
         service: str,
         batch_size: int = 100,
+        window: int | None = None,
         safety_poll: float = 5.0,
         retention: timedelta = timedelta(days=7),
         inbox: Table | None = None,
@@ -62,7 +63,7 @@ class OutboxRelay:
         # The inbox only has to outlive any redelivery; a month is far past retries and replays.
         self.inbox = inbox
         self.inbox_retention = inbox_retention
-        self.window = self.WINDOW
+        self.window = max(1, window or self.WINDOW)
         self.wake = threading.Event()
         self._last_prune = float("-inf")  # first prune at the first idle moment
         # Series exist from the start (at 0), so alerts on their increase see the first one.

@@ -36,6 +36,7 @@ class BusSettings:
     exchange: str = DEFAULT_EXCHANGE
     queue_prefix: str = "crm"  # lets several deployments (or test runs) share one broker
     outbox_batch_size: int = 100
+    outbox_window: int = 4  # relay batches written before the oldest one's confirms (PostgreSQL)
     outbox_safety_poll: float = 5.0
     outbox_retention_days: float = 7.0  # sent rows are deleted after this
     inbox_retention_days: float = 30.0  # far past any retry or replay of the same event
@@ -63,6 +64,7 @@ class BusSettings:
             exchange=env.get("EVENTS_EXCHANGE") or d.exchange,
             queue_prefix=env.get("EVENTS_QUEUE_PREFIX") or d.queue_prefix,
             outbox_batch_size=int(env.get("OUTBOX_BATCH_SIZE") or d.outbox_batch_size),
+            outbox_window=int(env.get("OUTBOX_WINDOW") or d.outbox_window),
             outbox_safety_poll=float(env.get("OUTBOX_SAFETY_POLL") or d.outbox_safety_poll),
             outbox_retention_days=float(env.get("OUTBOX_RETENTION_DAYS") or d.outbox_retention_days),
             inbox_retention_days=float(env.get("INBOX_RETENTION_DAYS") or d.inbox_retention_days),
