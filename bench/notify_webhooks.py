@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 from benchkit import drop_database, percentile, print_table, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +46,11 @@ def serve(hang: float, out: str) -> None:
     its port, answers 204 (after ``hang`` seconds), writes webhook-id → arrival time on SIGTERM."""
     arrivals: dict[str, float] = {}
     started = [0]
+    connections = [0]
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers (nginx, gunicorn) offer
+
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
             arrivals.setdefault(self.headers["webhook-id"], time.time())
@@ -56,6 +61,10 @@ def serve(hang: float, out: str) -> None:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
+        def setup(self) -> None:
+            connections[0] += 1
+            super().setup()
+
         def log_message(self, *args: Any) -> None:
             pass
 
@@ -64,7 +73,8 @@ def serve(hang: float, out: str) -> None:
     server.request_queue_size = 512
 
     def finish(*_: Any) -> None:
-        Path(out).write_text(json.dumps({"arrivals": arrivals, "started": started[0]}))
+        result = {"arrivals": arrivals, "started": started[0], "connections": connections[0]}
+        Path(out).write_text(json.dumps(result))
         os._exit(0)
 
     signal.signal(signal.SIGTERM, finish)
@@ -82,12 +92,14 @@ class Receiver:
         self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}/hook"
         self.arrivals: dict[str, float] = {}
         self.count = 0
+        self.connections = 0
 
     def close(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
         data = json.loads(Path(self.out).read_text())
         self.arrivals, self.count = data["arrivals"], data["started"]
+        self.connections = data["connections"]
         Path(self.out).unlink()
 
 
@@ -99,6 +111,14 @@ def webhooks_part(url: str, events: int, rate: float, burst: bool = False) -> li
     from notify.wiring import build
 
     ctx = build(url, "memory://", migrate=True)
+    statements = [0]
+    main_thread = threading.main_thread()
+
+    def count(*_: Any) -> None:  # the dispatcher's statements, not the bench's own
+        if threading.current_thread() is not main_thread:
+            statements[0] += 1
+
+    event.listen(ctx.bus.engine, "before_cursor_execute", count)
     fast = [Receiver() for _ in range(4)]
     slow = Receiver(hang=10.0)
     with ctx.bus.session_factory() as s, s.begin():
@@ -108,6 +128,7 @@ def webhooks_part(url: str, events: int, rate: float, burst: bool = False) -> li
     threads = [] if burst else ctx.webhooks.start(stop)
     committed: dict[str, float] = {}
     started = time.time()
+    cpu = time.process_time()
     try:
         for i in range(events):
             due = started + i / rate
@@ -125,10 +146,14 @@ def webhooks_part(url: str, events: int, rate: float, burst: bool = False) -> li
             ctx.webhooks.wake()
         if burst:
             started = time.time()
+            statements[0] = 0
+            cpu = time.process_time()
             threads = ctx.webhooks.start(stop)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _succeeded(ctx) < 4 * events:
             time.sleep(0.2)
+        cpu = time.process_time() - cpu
+        sql = statements[0]
     finally:
         stop.set()
         ctx.webhooks.wake()
@@ -142,6 +167,12 @@ def webhooks_part(url: str, events: int, rate: float, burst: bool = False) -> li
     latencies = [(r.arrivals[e] - committed[e]) * 1000 for r in fast for e in r.arrivals if e in committed]
     healthy = len(latencies)
     elapsed = last - started
+    attempts = healthy + slow.count
+    cost = [
+        ["CPU per delivery (ms, this process)", cpu * 1000 / attempts, "dispatcher + recorder threads"],
+        ["SQL statements per delivery", sql / attempts, "claims and attempt records"],
+        ["TCP connections per delivery", sum(r.connections for r in [*fast, slow]) / attempts, ""],
+    ]
     if burst:
         return [
             ["backlog of events", events, "recorded before the dispatcher starts"],
@@ -149,6 +180,7 @@ def webhooks_part(url: str, events: int, rate: float, burst: bool = False) -> li
             ["drain time (s)", elapsed, ""],
             ["healthy deliveries/s", healthy / elapsed, "target >= 500"],
             ["hanging endpoint: requests started", slow.count, "its own threads only"],
+            *cost,
         ]
     return [
         ["events", events, ""],
@@ -240,6 +272,10 @@ def deferral_part(url: str, count: int) -> list[list[object]]:
     ]
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -272,14 +308,14 @@ def main() -> None:
                 else f"Webhooks latency: {args.events} events x 5 endpoints (one hangs 10 s), "
                 f"{args.rate:g} events/s"
             )
-            print_table(title, ["measure", "value", "note"], rows)
+            print_table(f"{title}; load {_load()}", ["measure", "value", "note"], rows)
         finally:
             drop_database(name)
     name, url = scratch_database("bench_notify")
     try:
         rows = deferral_part(url, args.deferrals)
         print_table(
-            f"Quiet hours: {args.deferrals} customer SMS deferred, released at 08:00",
+            f"Quiet hours: {args.deferrals} customer SMS deferred, released at 08:00; load {_load()}",
             ["measure", "value", "note"],
             rows,
         )

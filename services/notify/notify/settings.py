@@ -31,6 +31,7 @@ class Settings(ServiceSettings):
     webhook_allow: tuple[str, ...] = ()
     webhook_workers: int = 4  # NOTIFY_WEBHOOK_WORKERS: threads per endpoint at most
     webhook_interval: float = 1.0  # NOTIFY_WEBHOOK_INTERVAL: seconds between scheduling passes
+    webhook_keepalive: bool = True  # NOTIFY_WEBHOOK_KEEPALIVE=0: a new connection per attempt
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,4 +65,5 @@ class Settings(ServiceSettings):
             webhook_allow=_csv(env.get("NOTIFY_WEBHOOK_ALLOW")),
             webhook_workers=int(env.get("NOTIFY_WEBHOOK_WORKERS") or 4),
             webhook_interval=float(env.get("NOTIFY_WEBHOOK_INTERVAL") or 1),
+            webhook_keepalive=(env.get("NOTIFY_WEBHOOK_KEEPALIVE") or "1").lower() in ("1", "true", "yes"),
         )
