@@ -20,7 +20,9 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings(ServiceSettings):
-    dispatch_interval: float = 5.0  # NOTIFY_DISPATCH_INTERVAL: seconds between message passes
+    dispatch_interval: float = 5.0  # NOTIFY_DISPATCH_INTERVAL: seconds between message passes at most
+    dispatch_ahead: float = 5.0  # NOTIFY_DISPATCH_AHEAD: seconds before a due time its messages are claimed
+    send_workers: int = 4  # NOTIFY_SEND_WORKERS: threads handing messages to e-mail / SMS
     greetings_interval: float = 600.0  # NOTIFY_GREETINGS_INTERVAL: seconds between greeting passes
     smtp: SmtpSettings = field(default_factory=SmtpSettings)  # NOTIFY_SMTP_*
     sms_provider: str = "dev"  # NOTIFY_SMS_PROVIDER: dev (records) | http
@@ -50,6 +52,8 @@ class Settings(ServiceSettings):
         return cls(
             **cls.common_from_env(SERVICE, env),
             dispatch_interval=float(env.get("NOTIFY_DISPATCH_INTERVAL") or 5),
+            dispatch_ahead=float(env.get("NOTIFY_DISPATCH_AHEAD") or 5),
+            send_workers=int(env.get("NOTIFY_SEND_WORKERS") or 4),
             greetings_interval=float(env.get("NOTIFY_GREETINGS_INTERVAL") or 600),
             smtp=smtp,
             sms_provider=env.get("NOTIFY_SMS_PROVIDER") or "dev",
