@@ -277,7 +277,8 @@ def deferral_part(url: str, count: int, poll: bool = False) -> list[list[object]
             time.sleep(0.1)
     finally:
         stop.set()
-        ctx.messages.wake()
+        if threads:
+            ctx.messages.wake()
         for t in threads:
             t.join(30)
     with ctx.bus.session_factory() as s:
