@@ -54,8 +54,10 @@ READERS = authn.ROLES
 
 _ACCOUNTS = Account.__table__
 _CONTACTS = AccountContact.__table__
-# The card's account columns, then its credit limit, then one contact per row (outer join).
-_CARD_COLUMNS = tuple(c.key for c in _ACCOUNTS.columns)
+# The card reads the account columns its response documents (not the internal keys and
+# bookkeeping), then the credit limit, then one contact per row (outer join).
+_CARD_ACCOUNT = tuple(c for c in _ACCOUNTS.columns if c.key in AccountDetailSchema._declared_fields)
+_CARD_COLUMNS = tuple(c.key for c in _CARD_ACCOUNT)
 _CONTACT_COLUMNS = ("id", "category", "name", "department_title", "phone", "fax", "mobile", "email")
 _CARD_CREDIT = len(_CARD_COLUMNS)
 _CARD_CONTACT = _CARD_CREDIT + 1
@@ -98,7 +100,7 @@ def raw(account: Account) -> dict[str, Any]:
 
 def _history_statement() -> CompoundSelect:
     """Violations and evaluations of ``:account_id`` in one round trip (UNION ALL), 200 each."""
-    v, e = AccountViolation, AccountEvaluation
+    v, e = AccountViolation.__table__.c, AccountEvaluation.__table__.c
     account_id = bindparam("account_id", type_=String)
     # Each part limited in a subquery: SQLite allows no ORDER BY / LIMIT inside a compound.
     newest_v = (select(literal("v").label("k"), v.id, v.kind.label("a"), v.description.label("b"),
@@ -114,7 +116,7 @@ def _history_statement() -> CompoundSelect:
 
 # Built once: a statement per request costs more to construct than to run.
 _HISTORY = _history_statement()
-_CARD = (select(*_ACCOUNTS.columns, credit_limit_of(_ACCOUNTS.c.id),
+_CARD = (select(*_CARD_ACCOUNT, credit_limit_of(_ACCOUNTS.c.id),
                 *(_CONTACTS.c[n] for n in _CONTACT_COLUMNS))
          .select_from(_ACCOUNTS.outerjoin(_CONTACTS, _CONTACTS.c.account_id == _ACCOUNTS.c.id))
          .where(_ACCOUNTS.c.id == bindparam("account_id", type_=String))

@@ -29,14 +29,14 @@ def credit_hold(session: Session, account_id: str) -> bool:
 
 # 信用额度 in force: the effective limit plus any temporary increase; NULL (none) while there is
 # no effective limit. One expression for every reader, so the card and the table agree.
-_LIMIT_IN_FORCE = CreditAccount.effective_limit + func.coalesce(CreditAccount.temporary_increase, 0)
+_CREDIT = CreditAccount.__table__.c  # table columns: plain Core rows, no ORM result layer
+_LIMIT_IN_FORCE = _CREDIT.effective_limit + func.coalesce(_CREDIT.temporary_increase, 0)
 
 
 def credit_limit_of(account_id: ColumnElement[str]) -> ScalarSelect[Decimal | None]:
     """The limit in force of ``account_id`` as a scalar subquery (NULL without a credit row or
     without an effective limit), so a read of the account gets it in the same statement."""
-    return (select(_LIMIT_IN_FORCE).where(CreditAccount.account_id == account_id)
-            .scalar_subquery())
+    return select(_LIMIT_IN_FORCE).where(_CREDIT.account_id == account_id).scalar_subquery()
 
 
 def credit_columns(session: Session, account_ids: Sequence[str]) -> dict[str, CreditColumns]:
