@@ -9,6 +9,7 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import (
     CompoundSelect,
+    Connection,
     Date,
     Select,
     String,
@@ -123,7 +124,8 @@ _CARD = (select(*_CARD_ACCOUNT, credit_limit_of(_ACCOUNTS.c.id),
          .order_by(_CONTACTS.c.position))
 
 
-def _history(session: Session, account_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _history(session: Session | Connection,
+             account_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Violations and evaluations, newest first, 200 each."""
     rows: list[Any] = list(session.execute(_HISTORY, {"account_id": account_id}).all())
     violations = [{"id": r.id, "kind": r.a, "description": r.b, "occurred_on": r.d,
@@ -149,11 +151,11 @@ def detail(session: Session, account: Account) -> dict[str, Any]:
     return web.mask_for(current_principal(), data)
 
 
-def read_card(session: Session, account_id: str) -> dict[str, Any]:
+def read_card(conn: Connection, account_id: str) -> dict[str, Any]:
     """``detail`` for a read, in two statements: the account with its credit limit and contacts
     (one row per contact), then its violations and evaluations. 404 as ``visible_account``:
     also when the account exists but is not the caller's."""
-    rows = session.execute(_CARD, {"account_id": account_id}).all() if len(account_id) <= 36 else []
+    rows = conn.execute(_CARD, {"account_id": account_id}).all() if len(account_id) <= 36 else []
     if not rows:
         raise NotFound(f"no account {account_id}")
     first = rows[0]
@@ -165,7 +167,7 @@ def read_card(session: Session, account_id: str) -> dict[str, Any]:
     data["contacts"] = [dict(zip(_CONTACT_COLUMNS, r[_CARD_CONTACT:], strict=True))
                         for r in rows if r[_CARD_CONTACT] is not None]
     data["credit_limit"] = _money(first[_CARD_CREDIT])
-    data["violations"], data["evaluations"] = _history(session, account_id)
+    data["violations"], data["evaluations"] = _history(conn, account_id)
     return web.mask_for(principal, data)
 
 
@@ -211,9 +213,9 @@ class Accounts(MethodView):
         if query["q"]:
             stmt = _search(stmt, query["q"])
         stmt = newest_first(stmt, a.created_at, a.id, query)
-        with web.ctx().bus.session_factory() as session:
+        with web.reading() as conn:
             # Rows as mappings (no ORM instances): the header columns, dumped as they come.
-            rows = list(session.execute(stmt).mappings())
+            rows = list(conn.execute(stmt).mappings())
         return page(rows, query["limit"], key=lambda r: (r["created_at"], r["id"]))
 
 
@@ -223,8 +225,8 @@ class AccountById(MethodView):
     @require_roles(*READERS)
     def get(self, account_id: str) -> dict[str, Any]:
         """The archive card (客户档案表) with contacts, violation records and evaluations."""
-        with web.ctx().bus.session_factory() as session:
-            return read_card(session, account_id)
+        with web.reading() as conn:
+            return read_card(conn, account_id)
 
     @blp.arguments(CardEditSchema)
     @blp.response(200, AccountDetailSchema)

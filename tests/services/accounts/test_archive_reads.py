@@ -10,10 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from accounts.credit.hooks import credit_columns
 from accounts.credit.models import CreditAccount
+from accounts.models import Account
 from accounts.wiring import AccountsContext
 
 pytestmark = pytest.mark.integration
@@ -138,3 +139,16 @@ def test_card_credit_limit_is_the_limit_in_force(client, clerk, accounts_ctx, ef
     with accounts_ctx.bus.session_factory() as session:
         limit = credit_columns(session, [account["id"]])[account["id"]].credit_limit
     assert (f"{limit:.2f}" if limit is not None else None) == shown
+
+
+def test_reads_leave_pooled_connections_transactional(client, clerk, accounts_ctx):  # type: ignore[no-untyped-def]
+    """The card and the list read without a transaction on PostgreSQL; the connection they
+    return to the pool must be transactional again for the next writer."""
+    account = _open(client, clerk, 1)
+    for _ in range(3):
+        assert client.get(f"{URL}/{account['id']}", headers=clerk).status_code == 200
+        assert client.get(URL, headers=clerk).status_code == 200
+    with accounts_ctx.bus.session_factory() as session:
+        session.execute(update(Account).where(Account.id == account["id"]).values(name="Rolled back"))
+        session.rollback()
+    assert client.get(f"{URL}/{account['id']}", headers=clerk).json["name"] == "Harbour 1"
