@@ -21,6 +21,7 @@ person name reordered) and a third new companies.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -29,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from benchkit import drop_database, median, percentile, print_table, scratch_database
+from benchkit import PG_URL, drop_database, median, percentile, print_table, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -136,24 +138,75 @@ def timed(fn, items) -> list[float]:  # type: ignore[no-untyped-def]
     return out
 
 
+def reload_sample(url: str, count: int) -> list[tuple[str, str, str]]:
+    """The sample ``load`` would have returned, read back from a kept database."""
+    step = max(1, count // 2000)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        codes = [f"L-{i + 1:07d}" for i in range(0, count, step)]
+        rows = conn.execute(text("SELECT name, company, phone FROM leads WHERE code = ANY(:c) "
+                                 "ORDER BY code"), {"c": codes}).all()
+    engine.dispose()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def legacy_authorized(ctx, key: str, limit: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The authorized list as it was before the one-statement search (ORM, a transaction,
+    11 statements): the "before" of the comparison, and the reference its answer must equal."""
+    from leads.intake import dedupe
+    from leads.intake.api import AUTHORIZED_THRESHOLD
+    from leads.intake.matching import company_similar
+    from leads.ownership import service as ownership
+    from leads.policy import service as policies
+
+    items: list[dict] = []
+    with ctx.bus.session_factory() as session, session.begin():
+        leads = list(dedupe.leads_by_company(session, key, limit))
+        states = ownership.protection_states(session, leads, ctx.clock(),
+                                             policies.current_policy(session))
+        for lead in leads:
+            score = company_similar(key, lead.company, AUTHORIZED_THRESHOLD)
+            if score is not None:
+                items.append({"kind": "lead", "company": lead.company, "owner_id": lead.owner_id,
+                              "protected_until": states[lead.id].protected_until, "score": score})
+        for account in dedupe.account_candidates(session, key, limit, search=True):
+            score = company_similar(key, account.name, AUTHORIZED_THRESHOLD)
+            if score is not None:
+                items.append({"kind": "account", "company": account.name,
+                              "owner_id": account.owner_id, "protected_until": None,
+                              "score": score})
+    items.sort(key=lambda i: -i["score"])
+    return items[:limit]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--checks", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--reuse", metavar="DATABASE",
+                        help="time against a database kept by --keep (no load; kept afterwards)")
+    parser.add_argument("--authorized-only", action="store_true",
+                        help="time only the authorized list (new path, the old one, HTTP)")
     args = parser.parse_args()
     rng = random.Random(42)
-    name, url = scratch_database("bench_leads")
+    if args.reuse:
+        name, url = args.reuse, make_url(PG_URL).set(database=args.reuse).render_as_string(
+            hide_password=False)
+        args.keep = True
+    else:
+        name, url = scratch_database("bench_leads")
     try:
         from leads.app import create_app
         from leads.intake import dedupe
-        from leads.intake.matching import Record
+        from leads.intake.api import authorized_items
+        from leads.intake.matching import Record, company_key
         from leads.wiring import build
         from testkit.issuer import TestIssuer
 
-        ctx = build(url, "memory://", migrate=True)
+        ctx = build(url, "memory://", migrate=not args.reuse)
         started = time.perf_counter()
-        sample = load(url, args.leads, rng)
+        sample = reload_sample(url, args.leads) if args.reuse else load(url, args.leads, rng)
         load_s = time.perf_counter() - started
         cands = candidates(sample, args.checks, rng)
         matched = {"hit": 0}
@@ -174,10 +227,11 @@ def main() -> None:
             resp = client.post("/api/v1/leads/dedupe-check", json=body, headers=rep)
             assert resp.status_code == 200, resp.json
 
-        timed(check, cands[:30])  # warm the pool and caches
-        rule_ms = timed(check, cands)
+        if not args.authorized_only:
+            timed(check, cands[:30])  # warm the pool and caches
+        rule_ms = [] if args.authorized_only else timed(check, cands)
         hits = matched["hit"]
-        http_ms = timed(http_check, cands)
+        http_ms = [] if args.authorized_only else timed(http_check, cands)
 
         def walk(headers: dict) -> list[float]:
             ms, cursor = [], None
@@ -194,20 +248,33 @@ def main() -> None:
                     cursor = None
             return ms
 
-        rep_list, admin_list = walk(rep), walk(admin)
+        rep_list, admin_list = ([], []) if args.authorized_only else (walk(rep), walk(admin))
 
         def authorized(body: dict) -> None:
             resp = client.get("/api/v1/leads/authorized", headers=rep,
                               query_string={"company": body.get("company") or "华兴科技"})
             assert resp.status_code == 200, resp.json
 
-        authorized_ms = timed(authorized, cands[: max(10, args.checks // 5)])
+        searches = cands[: max(10, args.checks // 5)]
+        keys = [company_key(c.get("company") or "华兴科技") or "x" for c in searches]
+        timed(lambda k: authorized_items(ctx, k, 20), keys[:20])  # warm the pool and caches
+        timed(lambda k: legacy_authorized(ctx, k, 20), keys[:20])
+        new_ms, old_ms = [], []
+        for k in keys:  # interleaved, so both paths see the same load
+            new_ms += timed(lambda k: authorized_items(ctx, k, 20), [k])
+            old_ms += timed(lambda k: legacy_authorized(ctx, k, 20), [k])
+            assert authorized_items(ctx, k, 20) == legacy_authorized(ctx, k, 20), k
+        authorized_ms = timed(authorized, searches)
         rows = [(label, len(ms), median(ms), percentile(ms, 95), percentile(ms, 99), max(ms))
                 for label, ms in (("dedupe.check (db look-ups + rules)", rule_ms),
                                   ("POST /dedupe-check (Flask, JWT)", http_ms),
                                   ("GET /leads status+source, rep page", rep_list),
                                   ("GET /leads status+source, admin page", admin_list),
-                                  ("GET /leads/authorized (search, pg_trgm)", authorized_ms))]
+                                  ("authorized list, before (ORM, 11 stmts)", old_ms),
+                                  ("authorized list, after (Core, read conn)", new_ms),
+                                  ("GET /leads/authorized (search, pg_trgm)", authorized_ms))
+                if ms]
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print_table(f"Leads dedupe and lists with {args.leads:,} leads (ms; load took "
                     f"{load_s:,.0f} s)", ("operation", "n", "p50", "p95", "p99", "max"), rows)
         print(f"candidates with at least one match: {hits} of {len(cands)} "
@@ -215,7 +282,9 @@ def main() -> None:
         print("target: dedupe check p95 < 20 ms at 1,000,000 leads")
         ctx.bus.engine.dispose()
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"kept database {name}")
+        else:
             drop_database(name)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import Connection, Select, cast, func, literal, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from leads.intake.matching import DEFAULT_THRESHOLD, Match, Record, company_key, find_matches
@@ -95,6 +95,73 @@ def account_candidates(session: Session, key: str | None, limit: int = PER_RULE,
         for account in _similar(session, AccountCompany, col, key, limit):
             found.setdefault(account.account_id, account)
     return list(found.values())
+
+
+# --- the authorized list: one statement, plain rows ---------------------------------------------
+
+LEAD, ACCOUNT = "lead", "account"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A candidate of the authorized list: only what the list shows or the protection needs."""
+
+    kind: str  # LEAD or ACCOUNT
+    id: str
+    company: str | None
+    owner_id: str | None
+    created_at: Any  # leads only (their registration); None for accounts
+
+
+def _trgm_threshold(conn: Connection) -> None:
+    """The session's pg_trgm threshold, set once per pooled connection (``conn.info`` lives as
+    long as the DBAPI connection): no SET LOCAL, so no transaction, on every search."""
+    if conn.info.get("pg_trgm.similarity_threshold") != TRGM_SIMILARITY:
+        conn.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :v, false)"),
+                     {"v": str(TRGM_SIMILARITY)})
+        conn.info["pg_trgm.similarity_threshold"] = TRGM_SIMILARITY
+
+
+def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, key: str, limit: int,
+           trgm: bool, *where: Any) -> list[Select[Any]]:
+    """The neighbourhood (up, down) and, on PostgreSQL, the trigram look-up of one table, each
+    row tagged with its kind, part and rank in the part, so that the one statement gives the
+    rows in the order of the separate queries (ties as the index returns them)."""
+    col = table.c.company_key
+    cols = (literal(kind).label("kind"), id_col.label("id"), name_col.label("company"),
+            table.c.owner_id.label("owner_id"), created.label("created_at"))
+    ordered = [(col >= key, col), (col < key, col.desc())]
+    if trgm:
+        ordered.append((col.op("%")(key), func.similarity(col, literal(key)).desc()))
+    return [select(*cols, literal(part).label("part"),
+                   func.row_number().over(order_by=order).label("pos"))
+            .where(cond, *where).order_by(order).limit(NEIGHBOURS if part < 2 else limit)
+            for part, (cond, order) in enumerate(ordered)]
+
+
+def search_candidates(conn: Connection, key: str, limit: int = PER_RULE) -> list[SearchHit]:
+    """The authorized list's candidates in one statement: open live leads, then accounts, each
+    the company key's sorted neighbourhood and (PostgreSQL) its pg_trgm look-alikes — the same
+    rows, in the same order, as ``leads_by_company`` then ``account_candidates(search=True)``."""
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        _trgm_threshold(conn)
+    leads, accounts = Lead.__table__, AccountCompany.__table__
+    parts = [
+        *_parts(0, leads, leads.c.id, leads.c.company, leads.c.created_at, key, limit, pg,
+                leads.c.merged_into.is_(None), leads.c.status == "open"),
+        *_parts(1, accounts, accounts.c.account_id, accounts.c.name,
+                cast(null(), leads.c.created_at.type), key, limit, pg),
+    ]
+    # Each part as a derived table: SQLite takes no ORDER BY/LIMIT on a bare compound member.
+    union = union_all(*(select(*p.subquery().c) for p in parts)).subquery()
+    stmt = select(union).order_by(union.c.kind, union.c.part, union.c.pos)
+    hits: dict[tuple[int, str], SearchHit] = {}
+    for row in conn.execute(stmt):
+        hits.setdefault((row.kind, row.id), SearchHit(
+            LEAD if row.kind == 0 else ACCOUNT, row.id, row.company, row.owner_id,
+            row.created_at))
+    return list(hits.values())
 
 
 def lead_record(lead: Lead) -> Record:

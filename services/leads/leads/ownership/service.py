@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 import authn
@@ -64,7 +64,7 @@ def contacts_of(session: Session, lead_ids: Iterable[str]) -> dict[str, list[Lea
     return out
 
 
-def _rule_inputs(rows: Iterable[LeadContact]) -> list[Contact]:
+def _rule_inputs(rows: Iterable[Any]) -> list[Contact]:
     """Contacts as the rule module sees them. A phone visit counts only if the lead was out of
     town when it was made (flag kept on the contact), so it is judged with out_of_town=True and
     the other phone contacts are left out; face-to-face visits count either way."""
@@ -72,7 +72,7 @@ def _rule_inputs(rows: Iterable[LeadContact]) -> list[Contact]:
             if c.kind != ContactKind.PHONE or c.out_of_town]
 
 
-def state_of(owner: str, since: datetime, rows: Iterable[LeadContact], now: datetime,
+def state_of(owner: str, since: datetime, rows: Iterable[Any], now: datetime,
              policy: LeadPolicy) -> ProtectionState:
     return protection_state(OwnedLead(owner=owner, registered_at=since, out_of_town=True),
                             _rule_inputs(rows), now, policy)
@@ -87,6 +87,37 @@ def protection_states(session: Session, leads: Iterable[Lead], now: datetime,
     contacts = contacts_of(session, since)
     return {lead.id: state_of(lead.owner_id, since[lead.id], contacts[lead.id], now, policy)
             for lead in leads}
+
+
+def search_protection(conn: Connection, leads: Iterable[tuple[str, str, datetime]], now: datetime,
+                      policy: LeadPolicy) -> dict[str, ProtectionState]:
+    """``protection_states`` for a read connection and plain rows — ``(id, owner, created_at)`` —
+    with its inputs (each lead's last owner change and its contacts) in one statement."""
+    leads = list(leads)
+    if not leads:
+        return {}
+    ids = [lead_id for lead_id, _, _ in leads]
+    oc, lc = OwnerChangeRow.__table__, LeadContact.__table__
+    changes = (select(oc.c.lead_id, literal(0).label("src"), func.max(oc.c.at).label("at"),
+                      *(cast(null(), c.type).label(c.name)
+                        for c in (lc.c.id, lc.c.kind, lc.c.by, lc.c.out_of_town)))
+               .where(oc.c.lead_id.in_(ids)).group_by(oc.c.lead_id))
+    contacts = select(lc.c.lead_id, literal(1).label("src"), lc.c.at, lc.c.id, lc.c.kind, lc.c.by,
+                      lc.c.out_of_town).where(lc.c.lead_id.in_(ids))
+    union = union_all(contacts, changes).subquery()
+    last: dict[str, datetime] = {}
+    rows: dict[str, list[Any]] = {i: [] for i in ids}
+    for row in conn.execute(select(union).order_by(union.c.src, union.c.at, union.c.id)):
+        if row.src == 0:
+            last[row.lead_id] = aware(row.at)
+        else:
+            rows[row.lead_id].append(row)
+    out = {}
+    for lead_id, owner, created_at in leads:
+        registered = aware(created_at)
+        since = max(last.get(lead_id) or registered, registered)
+        out[lead_id] = state_of(owner, since, rows[lead_id], now, policy)
+    return out
 
 
 def rep_protected(session: Session, lead: Lead, rep: str, now: datetime, policy: LeadPolicy) -> bool:

@@ -7,6 +7,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from .models import LeadPolicyChange, LeadPolicyRow
@@ -27,15 +28,25 @@ def policy_row(session: Session, lock: bool = False) -> LeadPolicyRow:
 
 def policy_from_row(row: LeadPolicyRow | None) -> LeadPolicy:
     """Fields this code no longer knows are dropped, so an old stored policy never breaks reads."""
-    if row is None or not row.data:
+    return policy_from_data(row.data if row is not None else None)
+
+
+def policy_from_data(data: dict[str, Any] | None) -> LeadPolicy:
+    if not data:
         return LeadPolicy()
     known = {f.name for f in dataclasses.fields(LeadPolicy) if f.init}
-    return LeadPolicy.from_dict({k: v for k, v in row.data.items() if k in known})
+    return LeadPolicy.from_dict({k: v for k, v in data.items() if k in known})
 
 
 def current_policy(session: Session) -> LeadPolicy:
     """The organization's lead policy now: the documents' defaults with the admin's changes."""
     return policy_from_row(session.get(LeadPolicyRow, POLICY_ID))
+
+
+def read_policy(conn: Connection) -> LeadPolicy:
+    """``current_policy`` for a plain (read) connection: one SELECT, no ORM instance."""
+    table = LeadPolicyRow.__table__
+    return policy_from_data(conn.scalar(select(table.c.data).where(table.c.id == POLICY_ID)))
 
 
 def change_policy(session: Session, actor: str, at: datetime, changes: dict[str, Any],
