@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, cast, func, literal, null, select, text, union_all
+from sqlalchemy import Connection, Select, cast, func, inspect, literal, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from leads.intake.matching import DEFAULT_THRESHOLD, Match, Record, company_key, find_matches
@@ -51,7 +51,8 @@ def _similar(session: Session, entity: Any, column: Any, key: str, limit: int, *
         return []
     session.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {TRGM_SIMILARITY}"))
     stmt = (select(entity).where(column.op("%")(key), *where)
-            .order_by(func.similarity(column, literal(key)).desc()).limit(limit))
+            .order_by(func.similarity(column, literal(key)).desc(), column,
+                      *inspect(entity).primary_key).limit(limit))
     return list(session.scalars(stmt))
 
 
@@ -130,12 +131,13 @@ def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, key:
     col = table.c.company_key
     cols = (literal(kind).label("kind"), id_col.label("id"), name_col.label("company"),
             table.c.owner_id.label("owner_id"), created.label("created_at"))
-    ordered = [(col >= key, col), (col < key, col.desc())]
+    ordered: list[tuple[Any, Any]] = [(col >= key, col), (col < key, col.desc())]
     if trgm:
-        ordered.append((col.op("%")(key), func.similarity(col, literal(key)).desc()))
+        ordered.append((col.op("%")(key), (func.similarity(col, literal(key)).desc(), col, id_col)))
     return [select(*cols, literal(part).label("part"),
                    func.row_number().over(order_by=order).label("pos"))
-            .where(cond, *where).order_by(order).limit(NEIGHBOURS if part < 2 else limit)
+            .where(cond, *where).order_by(*order if isinstance(order, tuple) else (order,))
+            .limit(NEIGHBOURS if part < 2 else limit)
             for part, (cond, order) in enumerate(ordered)]
 
 
