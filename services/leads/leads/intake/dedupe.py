@@ -9,9 +9,25 @@ adds pg_trgm similarity on PostgreSQL to find a name typed differently at its st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, cast, func, inspect, literal, null, select, text, union_all
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from leads.intake.matching import DEFAULT_THRESHOLD, Match, Record, company_key, find_matches
@@ -123,22 +139,40 @@ def _trgm_threshold(conn: Connection) -> None:
         conn.info["pg_trgm.similarity_threshold"] = TRGM_SIMILARITY
 
 
-def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, key: str, limit: int,
-           trgm: bool, *where: Any) -> list[Select[Any]]:
+def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, trgm: bool,
+           *where: Any) -> list[Select[Any]]:
     """The neighbourhood (up, down) and, on PostgreSQL, the trigram look-up of one table, each
     row tagged with its kind, part and rank in the part, so that the one statement gives the
     rows in the order of the separate queries (ties as the index returns them)."""
-    col = table.c.company_key
-    cols = (literal(kind).label("kind"), id_col.label("id"), name_col.label("company"),
-            table.c.owner_id.label("owner_id"), created.label("created_at"))
-    ordered: list[tuple[Any, Any]] = [(col >= key, col), (col < key, col.desc())]
+    col, key = table.c.company_key, bindparam("key", type_=String)
+    cols = (literal_column(str(kind)).label("kind"), id_col.label("id"),
+            name_col.label("company"), table.c.owner_id.label("owner_id"),
+            created.label("created_at"))
+    ordered: list[tuple[Any, tuple[Any, ...], Any]] = [
+        (col >= key, (col,), NEIGHBOURS), (col < key, (col.desc(),), NEIGHBOURS)]
     if trgm:
-        ordered.append((col.op("%")(key), (func.similarity(col, literal(key)).desc(), col, id_col)))
-    return [select(*cols, literal(part).label("part"),
+        ordered.append((col.op("%")(key), (func.similarity(col, key).desc(), col, id_col),
+                        bindparam("limit", type_=Integer)))
+    return [select(*cols, literal_column(str(part)).label("part"),
                    func.row_number().over(order_by=order).label("pos"))
-            .where(cond, *where).order_by(*order if isinstance(order, tuple) else (order,))
-            .limit(NEIGHBOURS if part < 2 else limit)
-            for part, (cond, order) in enumerate(ordered)]
+            .where(cond, *where).order_by(*order).limit(limit)
+            for part, (cond, order, limit) in enumerate(ordered)]
+
+
+@cache
+def _search_statement(trgm: bool) -> Select[Any]:
+    """Built once (per dialect kind): the six look-ups as derived tables in one UNION ALL,
+    parameters ``key`` and ``limit``."""
+    leads, accounts = Lead.__table__, AccountCompany.__table__
+    parts = [
+        *_parts(0, leads, leads.c.id, leads.c.company, leads.c.created_at, trgm,
+                leads.c.merged_into.is_(None), leads.c.status == "open"),
+        *_parts(1, accounts, accounts.c.account_id, accounts.c.name,
+                cast(null(), leads.c.created_at.type), trgm),
+    ]
+    # Each part as a derived table: SQLite takes no ORDER BY/LIMIT on a bare compound member.
+    union = union_all(*(select(*p.subquery().c) for p in parts)).subquery()
+    return select(union).order_by(union.c.kind, union.c.part, union.c.pos)
 
 
 def search_candidates(conn: Connection, key: str, limit: int = PER_RULE) -> list[SearchHit]:
@@ -148,21 +182,12 @@ def search_candidates(conn: Connection, key: str, limit: int = PER_RULE) -> list
     pg = conn.dialect.name == "postgresql"
     if pg:
         _trgm_threshold(conn)
-    leads, accounts = Lead.__table__, AccountCompany.__table__
-    parts = [
-        *_parts(0, leads, leads.c.id, leads.c.company, leads.c.created_at, key, limit, pg,
-                leads.c.merged_into.is_(None), leads.c.status == "open"),
-        *_parts(1, accounts, accounts.c.account_id, accounts.c.name,
-                cast(null(), leads.c.created_at.type), key, limit, pg),
-    ]
-    # Each part as a derived table: SQLite takes no ORDER BY/LIMIT on a bare compound member.
-    union = union_all(*(select(*p.subquery().c) for p in parts)).subquery()
-    stmt = select(union).order_by(union.c.kind, union.c.part, union.c.pos)
+    params: dict[str, Any] = {"key": key, "limit": limit} if pg else {"key": key}
     hits: dict[tuple[int, str], SearchHit] = {}
-    for row in conn.execute(stmt):
-        hits.setdefault((row.kind, row.id), SearchHit(
-            LEAD if row.kind == 0 else ACCOUNT, row.id, row.company, row.owner_id,
-            row.created_at))
+    for kind, id_, company, owner_id, created_at, _, _ in conn.execute(
+            _search_statement(pg), params):
+        hits.setdefault((kind, id_), SearchHit(LEAD if kind == 0 else ACCOUNT, id_, company,
+                                               owner_id, created_at))
     return list(hits.values())
 
 
