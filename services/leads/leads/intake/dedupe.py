@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     cast,
     func,
@@ -145,13 +146,17 @@ def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, trgm
     row tagged with its kind, part and rank in the part, so that the one statement gives the
     rows in the order of the separate queries (ties as the index returns them)."""
     col, key = table.c.company_key, bindparam("key", type_=String)
-    cols = (literal_column(str(kind)).label("kind"), id_col.label("id"),
-            name_col.label("company"), table.c.owner_id.label("owner_id"),
-            created.label("created_at"))
+    cols: tuple[Any, ...] = (literal_column(str(kind)).label("kind"), id_col.label("id"),
+                             name_col.label("company"), table.c.owner_id.label("owner_id"),
+                             created.label("created_at"))
     ordered: list[tuple[Any, tuple[Any, ...], Any]] = [
         (col >= key, (col,), NEIGHBOURS), (col < key, (col.desc(),), NEIGHBOURS)]
     if trgm:
-        ordered.append((col.op("%")(key), (func.similarity(col, key).desc(), col, id_col),
+        # ``%`` for the GIN index (at the session's threshold, see _trgm_threshold); the
+        # explicit bound keeps the answer exact where that setting did not stick (a pooler in
+        # transaction mode hands out another server connection): slower there, never wrong.
+        sim = func.similarity(col, key)
+        ordered.append((and_(col.op("%")(key), sim >= TRGM_SIMILARITY), (sim.desc(), col, id_col),
                         bindparam("limit", type_=Integer)))
     return [select(*cols, literal_column(str(part)).label("part"),
                    func.row_number().over(order_by=order).label("pos"))
