@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError
 import authn
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
-from leads.intake import dedupe
+from leads.intake import dedupe, search
 from leads.intake import rules as domain
 from leads.intake import service as intake
 from leads.intake.matching import Record, company_key, company_similar
@@ -35,7 +35,6 @@ from leads.intake.schemas import (
     UnmergeSchema,
 )
 from leads.ownership import service as ownership
-from leads.policy import service as policies
 from leads.web import SALES, _access, _ctx
 from servicedb import read_connection
 
@@ -270,29 +269,26 @@ class Authorized(MethodView):
 
 
 def authorized_items(ctx: Any, key: str, limit: int) -> list[dict[str, Any]]:
-    """The authorized list of a company key, best first: candidates in one statement on a read
-    connection (no transaction), then the rapidfuzz score, then the protection of the leads that
-    scored (their owner changes and contacts in one statement, and the policy)."""
-    items: list[dict[str, Any]] = []
+    """The authorized list of a company key, best first: its reads in one statement on a read
+    connection (leads.intake.search), then the rapidfuzz score, then the protection of the
+    leads that scored."""
     with read_connection(ctx.bus.engine) as conn:
-        leads: list[dedupe.SearchHit] = []
-        for hit in dedupe.search_candidates(conn, key, limit):
-            score = company_similar(key, hit.company, AUTHORIZED_THRESHOLD)
-            if score is None:
-                continue
-            if hit.kind == dedupe.LEAD:
-                leads.append(hit)
-            items.append({"kind": hit.kind, "company": hit.company, "owner_id": hit.owner_id,
-                          "protected_until": None, "score": score, "_id": hit.id})
-        if leads:
-            states = ownership.search_protection(
-                conn, [(h.id, h.owner_id or "", h.created_at) for h in leads], ctx.clock(),
-                policies.read_policy(conn))
-            for item in items:
-                if item["kind"] == dedupe.LEAD:
-                    item["protected_until"] = states[item["_id"]].protected_until
-    for item in items:
-        del item["_id"]
+        found = search.authorized_search(conn, key, limit)
+    items: list[dict[str, Any]] = []
+    leads: list[tuple[dict[str, Any], dedupe.SearchHit]] = []
+    for hit in found.hits:
+        score = company_similar(key, hit.company, AUTHORIZED_THRESHOLD)
+        if score is None:
+            continue
+        item: dict[str, Any] = {"kind": hit.kind, "company": hit.company,
+                                "owner_id": hit.owner_id, "protected_until": None,
+                                "score": score}
+        items.append(item)
+        if hit.kind == dedupe.LEAD:
+            leads.append((item, hit))
+    states = ownership.states_from([(h.id, h.owner_id or "", h.created_at) for _, h in leads],
+                                   found.last_change, found.contacts, ctx.clock(), found.policy)
+    for item, hit in leads:
+        item["protected_until"] = states[hit.id].protected_until
     items.sort(key=lambda i: -i["score"])
     return items[:limit]
-

@@ -9,11 +9,9 @@ adds pg_trgm similarity on PostgreSQL to find a name typed differently at its st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Integer,
     Select,
     String,
@@ -27,7 +25,6 @@ from sqlalchemy import (
     null,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -131,15 +128,6 @@ class SearchHit:
     created_at: Any  # leads only (their registration); None for accounts
 
 
-def _trgm_threshold(conn: Connection) -> None:
-    """The session's pg_trgm threshold, set once per pooled connection (``conn.info`` lives as
-    long as the DBAPI connection): no SET LOCAL, so no transaction, on every search."""
-    if conn.info.get("pg_trgm.similarity_threshold") != TRGM_SIMILARITY:
-        conn.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :v, false)"),
-                     {"v": str(TRGM_SIMILARITY)})
-        conn.info["pg_trgm.similarity_threshold"] = TRGM_SIMILARITY
-
-
 def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, trgm: bool,
            *where: Any) -> list[Select[Any]]:
     """The neighbourhood (up, down) and, on PostgreSQL, the trigram look-up of one table, each
@@ -164,36 +152,25 @@ def _parts(kind: int, table: Any, id_col: Any, name_col: Any, created: Any, trgm
             for part, (cond, order, limit) in enumerate(ordered)]
 
 
-@cache
-def _search_statement(trgm: bool) -> Select[Any]:
-    """Built once (per dialect kind): the six look-ups as derived tables in one UNION ALL,
-    parameters ``key`` and ``limit``."""
+def search_parts(trgm: bool) -> list[Select[Any]]:
+    """The authorized list's six look-ups (parameters ``key`` and, with pg_trgm, ``limit``):
+    open live leads (kind 0) then accounts (kind 1), each the company key's sorted
+    neighbourhood and, on PostgreSQL, its pg_trgm look-alikes; ``ORDER BY kind, part, pos`` over
+    their UNION ALL gives the rows of ``leads_by_company`` then ``account_candidates(search=True)``
+    in their order (the first row of each (kind, id) counts). Columns: kind, id, company,
+    owner_id, created_at, part, pos."""
     leads, accounts = Lead.__table__, AccountCompany.__table__
-    parts = [
+    return [
         *_parts(0, leads, leads.c.id, leads.c.company, leads.c.created_at, trgm,
                 leads.c.merged_into.is_(None), leads.c.status == "open"),
         *_parts(1, accounts, accounts.c.account_id, accounts.c.name,
                 cast(null(), leads.c.created_at.type), trgm),
     ]
-    # Each part as a derived table: SQLite takes no ORDER BY/LIMIT on a bare compound member.
-    union = union_all(*(select(*p.subquery().c) for p in parts)).subquery()
-    return select(union).order_by(union.c.kind, union.c.part, union.c.pos)
 
 
-def search_candidates(conn: Connection, key: str, limit: int = PER_RULE) -> list[SearchHit]:
-    """The authorized list's candidates in one statement: open live leads, then accounts, each
-    the company key's sorted neighbourhood and (PostgreSQL) its pg_trgm look-alikes — the same
-    rows, in the same order, as ``leads_by_company`` then ``account_candidates(search=True)``."""
-    pg = conn.dialect.name == "postgresql"
-    if pg:
-        _trgm_threshold(conn)
-    params: dict[str, Any] = {"key": key, "limit": limit} if pg else {"key": key}
-    hits: dict[tuple[int, str], SearchHit] = {}
-    for kind, id_, company, owner_id, created_at, _, _ in conn.execute(
-            _search_statement(pg), params):
-        hits.setdefault((kind, id_), SearchHit(LEAD if kind == 0 else ACCOUNT, id_, company,
-                                               owner_id, created_at))
-    return list(hits.values())
+def search_hit(kind: int, id_: str, company: str | None, owner_id: str | None,
+               created_at: Any) -> SearchHit:
+    return SearchHit(LEAD if kind == 0 else ACCOUNT, id_, company, owner_id, created_at)
 
 
 def lead_record(lead: Lead) -> Record:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, cast, func, literal, null, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import authn
@@ -89,34 +89,18 @@ def protection_states(session: Session, leads: Iterable[Lead], now: datetime,
             for lead in leads}
 
 
-def search_protection(conn: Connection, leads: Iterable[tuple[str, str, datetime]], now: datetime,
-                      policy: LeadPolicy) -> dict[str, ProtectionState]:
-    """``protection_states`` for a read connection and plain rows — ``(id, owner, created_at)`` —
-    with its inputs (each lead's last owner change and its contacts) in one statement."""
-    leads = list(leads)
-    if not leads:
-        return {}
-    ids = [lead_id for lead_id, _, _ in leads]
-    oc, lc = OwnerChangeRow.__table__, LeadContact.__table__
-    changes = (select(oc.c.lead_id, literal(0).label("src"), func.max(oc.c.at).label("at"),
-                      *(cast(null(), c.type).label(c.name)
-                        for c in (lc.c.id, lc.c.kind, lc.c.by, lc.c.out_of_town)))
-               .where(oc.c.lead_id.in_(ids)).group_by(oc.c.lead_id))
-    contacts = select(lc.c.lead_id, literal(1).label("src"), lc.c.at, lc.c.id, lc.c.kind, lc.c.by,
-                      lc.c.out_of_town).where(lc.c.lead_id.in_(ids))
-    union = union_all(contacts, changes).subquery()
-    last: dict[str, datetime] = {}
-    rows: dict[str, list[Any]] = {i: [] for i in ids}
-    for row in conn.execute(select(union).order_by(union.c.src, union.c.at, union.c.id)):
-        if row.src == 0:
-            last[row.lead_id] = aware(row.at)
-        else:
-            rows[row.lead_id].append(row)
+def states_from(leads: Iterable[tuple[str, str, datetime]], last_change: dict[str, datetime],
+                contacts: dict[str, list[Any]], now: datetime,
+                policy: LeadPolicy) -> dict[str, ProtectionState]:
+    """``protection_states`` from inputs already read — ``(id, owner, created_at)`` of each lead,
+    its last owner change if any, its contacts (rows with at, kind, by, out_of_town, in time
+    order) — for reads that fetch them with other rows in one statement."""
     out = {}
     for lead_id, owner, created_at in leads:
         registered = aware(created_at)
-        since = max(last.get(lead_id) or registered, registered)
-        out[lead_id] = state_of(owner, since, rows[lead_id], now, policy)
+        since = max(aware(last_change[lead_id]) if lead_id in last_change else registered,
+                    registered)
+        out[lead_id] = state_of(owner, since, contacts.get(lead_id, ()), now, policy)
     return out
 
 

@@ -7,7 +7,6 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from .models import LeadPolicyChange, LeadPolicyRow
@@ -41,12 +40,6 @@ def policy_from_data(data: dict[str, Any] | None) -> LeadPolicy:
 def current_policy(session: Session) -> LeadPolicy:
     """The organization's lead policy now: the documents' defaults with the admin's changes."""
     return policy_from_row(session.get(LeadPolicyRow, POLICY_ID))
-
-
-def read_policy(conn: Connection) -> LeadPolicy:
-    """``current_policy`` for a plain (read) connection: one SELECT, no ORM instance."""
-    table = LeadPolicyRow.__table__
-    return policy_from_data(conn.scalar(select(table.c.data).where(table.c.id == POLICY_ID)))
 
 
 def change_policy(session: Session, actor: str, at: datetime, changes: dict[str, Any],
