@@ -257,3 +257,58 @@ def test_authorized_list_validation(client, rep1, issuer):
     assert client.get("/api/v1/leads/authorized?company=,.,.", headers=rep1).status_code == 422
     agent = issuer.headers("agent", "support_agent")
     assert client.get("/api/v1/leads/authorized?company=Acme", headers=agent).status_code == 403
+
+
+def test_authorized_search_reads_what_the_orm_look_ups_read(leads_ctx):
+    """The one-statement search (leads.intake.search) returns the candidates of
+    ``leads_by_company`` then ``account_candidates(search=True)``, in their order, and the
+    protection the ORM path computes: with more neighbours than fit, merged and converted leads,
+    owner changes, qualifying and non-qualifying contacts, and accounts."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from leads.intake import dedupe, search
+    from leads.intake.matching import company_key
+    from leads.intake.models import AccountCompany, Lead
+    from leads.ownership import service as ownership
+    from leads.ownership.models import LeadContact, OwnerChangeRow
+    from leads.policy.service import current_policy
+    from servicedb import read_connection
+
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    names = [f"{w} Bamboo {t} Co., Ltd." for w in ("Hangzhou", "Hangzhu", "Ningbo", "Bamboo")
+             for t in ("Trading", "Tech", "Works", "Foods", "Medical", "Systems", "")]
+    with leads_ctx.bus.session_factory() as session, session.begin():
+        for i, name in enumerate(names):
+            lead = Lead(id=str(uuid.uuid4()), code=f"L-9{i:05d}", name="Wang", company=name,
+                        company_key=company_key(name), source="walk_in", owner_id=f"rep{i % 5 + 1}",
+                        owner_team="east", status="converted" if i % 7 == 3 else "open",
+                        registered_by="rep1", created_at=start + timedelta(days=i),
+                        merged_into=str(uuid.uuid4()) if i % 9 == 4 else None)
+            session.add(lead)
+            if i % 4 == 0:
+                session.add(OwnerChangeRow(lead_id=lead.id, at=start + timedelta(days=40 + i),
+                                           from_owner="rep9", to_owner=lead.owner_id,
+                                           actor="manager", rule="manual", reason="test"))
+            for j, kind in enumerate(("face_to_face", "phone", "sms")[: i % 4]):
+                session.add(LeadContact(id=str(uuid.uuid4()), lead_id=lead.id, kind=kind,
+                                        at=start + timedelta(days=30 + 20 * j + i), by="rep1",
+                                        out_of_town=bool(j % 2)))
+        for i, name in enumerate(("Hangzhou Bamboo Inc.", "Hangzhou Bambu GmbH", "Globex")):
+            session.add(AccountCompany(account_id=f"acc-{i}", company_key=company_key(name),
+                                       name=name, owner_id="rep2"))
+    now = start + timedelta(days=200)
+    for query in ("Hangzhou Bamboo", "Bamboo Trading", "hangzhoubambootech", "zzz", "aaa"):
+        key = company_key(query)
+        with leads_ctx.bus.session_factory() as session, session.begin():
+            leads = dedupe.leads_by_company(session, key, 5)
+            accounts = dedupe.account_candidates(session, key, 5, search=True)
+            expected = ([("lead", x.id, x.company, x.owner_id) for x in leads]
+                        + [("account", a.account_id, a.name, a.owner_id) for a in accounts])
+            states = ownership.protection_states(session, leads, now, current_policy(session))
+        with read_connection(leads_ctx.bus.engine) as conn:
+            found = search.authorized_search(conn, key, 5)
+        assert [(h.kind, h.id, h.company, h.owner_id) for h in found.hits] == expected, query
+        hits = [(h.id, h.owner_id, h.created_at) for h in found.hits if h.kind == "lead"]
+        assert ownership.states_from(hits, found.last_change, found.contacts, now,
+                                     found.policy) == states
