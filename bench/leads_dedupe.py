@@ -10,12 +10,15 @@ Then it times, one at a time:
   neighbourhood) plus the rapidfuzz rules, in its own transaction like the API;
 - ``POST /api/v1/leads/dedupe-check`` through the Flask app (JWT check, schema, JSON);
 - ``GET /api/v1/leads`` filtered (status + source) keyset pages, for a rep and an admin;
-- ``GET /api/v1/leads/authorized`` (a search: sorted neighbourhood plus pg_trgm).
+- the authorized list (a search: sorted neighbourhood plus pg_trgm) in-process, the one-statement
+  path and the old ORM path (``legacy_authorized``, 11 statements) interleaved, each answer
+  asserted equal; then ``GET /api/v1/leads/authorized`` through the Flask app.
 
 Candidates are a third exact phone hits, a third near-duplicates (company suffix changed,
 person name reordered) and a third new companies.
 
-    python bench/leads_dedupe.py [--leads 1000000] [--checks 500]
+    python bench/leads_dedupe.py [--leads 1000000] [--checks 500] [--keep]
+    python bench/leads_dedupe.py --reuse bench_leads_xxxxxxxx --authorized-only --checks 1000
 """
 
 from __future__ import annotations
