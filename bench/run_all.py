@@ -12,7 +12,6 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     ("eventbus_throughput.py", ["--events", "5000", "--consumers", "2", "--rounds", "2"]),
     ("slice_latency.py", ["--samples", "100"]),
-    ("slice_latency.py", ["--samples", "100", "--background-rate", "50"]),
     ("gateway_overhead.py", ["--seconds", "10"]),
     ("service_hotpath.py", ["--requests", "300", "--rounds", "5"]),
     ("leads_dedupe.py", []),

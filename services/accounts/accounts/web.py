@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, joinedload
 
 from authn import Principal
@@ -19,6 +22,21 @@ from .models import Account
 
 def ctx() -> AccountsContext:
     return current_app.extensions["accounts"]
+
+
+@contextmanager
+def reading() -> Iterator[Connection]:
+    """A connection for a read that needs no transaction (the card, a page of the list).
+
+    On PostgreSQL it runs in autocommit: each statement reads its own snapshot, as it does
+    under READ COMMITTED inside a transaction, minus the BEGIN and ROLLBACK round trips (two of
+    a card's four). SQLite keeps its transaction: the pool would reset the driver's isolation
+    setting that ``servicedb`` relies on."""
+    engine = ctx().bus.engine
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def access(account: Account) -> domain.AccountAccess:
