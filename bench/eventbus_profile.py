@@ -9,7 +9,8 @@
 
     python bench/eventbus_profile.py [--events 5000] [--legacy]
 
-``--legacy`` profiles ``libs/eventbus`` as it is at ``--before-ref`` (default ``3511bab``, main before issue 12 item 3);
+``--legacy`` profiles ``libs/eventbus`` as it is at ``--before-ref`` (default ``3511bab``,
+main before issue 12 item 3);
 ``BENCH_MODE=after+batch`` uses a batched handler (``Subscription.batched``).
 """
 
