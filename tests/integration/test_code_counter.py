@@ -38,7 +38,7 @@ def test_concurrent_takers_get_distinct_gap_free_codes(db_url: str) -> None:
                 code = next_code(session, _Counter, prefix)
             with lock:
                 codes.append(code)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     try:
