@@ -9,7 +9,8 @@
 
     python bench/eventbus_profile.py [--events 5000] [--legacy]
 
-``--legacy`` profiles ``libs/eventbus`` as it is at ``--before-ref`` (default ``main``);
+``--legacy`` profiles ``libs/eventbus`` as it is at ``--before-ref`` (default ``3511bab``,
+main before issue 12 item 3);
 ``BENCH_MODE=after+batch`` uses a batched handler (``Subscription.batched``).
 """
 
@@ -24,7 +25,16 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from eventbus_throughput import EFFECTS, EVENT_TYPE, METADATA, _bus, _delete_queues, export_before, set_mode
+from eventbus_throughput import (
+    BEFORE_REF,
+    EFFECTS,
+    EVENT_TYPE,
+    METADATA,
+    _bus,
+    _delete_queues,
+    export_before,
+    set_mode,
+)
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
@@ -65,7 +75,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--legacy", action="store_true",
                         help="profile libs/eventbus as it is at --before-ref instead")
-    parser.add_argument("--before-ref", default="main")
+    parser.add_argument("--before-ref", default=BEFORE_REF)
     parser.add_argument("--cprofile", action="store_true", help="print the consumer's cProfile")
     args = parser.parse_args()
     if args.legacy:

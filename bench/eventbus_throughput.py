@@ -7,7 +7,7 @@ consumer processes start and stops when the consumer's inbox holds N rows. Targe
 ≥ 3,000 events/s with relay batch 100 and 2 consumer processes on a 2-core machine, effects =
 events.
 
-Pipelines: ``before`` = ``libs/eventbus`` as it is at ``--before-ref`` (default ``main``: one
+Pipelines: ``before`` = ``libs/eventbus`` as it is at ``--before-ref`` (default ``3511bab``: one
 relay batch at a time, prefetch 50, an ack per message), one INSERT per event in the handler;
 ``after`` = this checkout (a window of 4 unconfirmed relay batches, prefetch 100, one ack per
 batch), same per-event handler; ``after+batch`` = the same with the handler as a
@@ -42,6 +42,9 @@ EVENT_TYPE = "bench.item.created.v1"
 
 
 MODES = ("before", "after", "after+batch")
+# main just before issue 12 item 3 (relay window, prefetch 2 x batch, batch acks, batched
+# handlers); main itself has them since they were merged.
+BEFORE_REF = "3511bab"
 
 
 def set_mode(mode: str) -> None:
@@ -226,7 +229,7 @@ def main() -> None:
     parser.add_argument("--batches", default="1,100", help="relay batch sizes, comma-separated")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternating rounds of the before/after comparison (batch 100)")
-    parser.add_argument("--before-ref", default="main",
+    parser.add_argument("--before-ref", default=BEFORE_REF,
                         help="git ref whose libs/eventbus is the 'before' pipeline")
     parser.add_argument("--modes", default=",".join(MODES),
                         help=f"pipelines compared, comma-separated, among {', '.join(MODES)}")

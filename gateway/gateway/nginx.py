@@ -189,6 +189,7 @@ http {
     upstream crm_gateway_app {
         server @@APP@@ max_fails=0;
         keepalive 32;
+        keepalive_timeout 1s;
     }
 
     server {
@@ -239,7 +240,9 @@ proxy_hide_header X-Request-ID;
 proxy_connect_timeout @@CONNECT@@s;
 proxy_send_timeout @@READ@@s;
 proxy_read_timeout @@READ@@s;
-proxy_next_upstream off;
+# A kept connection that fails before an answer is retried once on a new one (idempotent
+# methods only; nginx never resends a POST).
+proxy_next_upstream error;
 proxy_redirect default;
 add_header X-Request-ID $crm_request_id always;
 @@LIMITS@@
@@ -258,8 +261,11 @@ def render(config: GatewayConfig, *, listen: str, app: str, run_dir: str | Path,
     upstreams, locations = [], []
     for service, base in config.upstreams.items():
         hostport = base.split("://", 1)[1].rstrip("/")
+        # Idle connections are closed by nginx before the service's gunicorn closes them
+        # (its keep-alive is 2 s by default, 5 s in the image): a request sent on a connection
+        # the server is closing at that moment would otherwise fail with a 502.
         upstreams.append(f"    upstream crm_{service} {{\n        server {hostport} max_fails=0;\n"
-                         "        keepalive 64;\n    }")
+                         "        keepalive 64;\n        keepalive_timeout 1s;\n    }")
         route = f"{API_PREFIX}{service}/*"
         locations.append(_location(f"= {API_PREFIX}{service}", f"crm_{service}", route, common))
         locations.append(_location(f"^~ {API_PREFIX}{service}/", f"crm_{service}", route, common))
