@@ -9,7 +9,7 @@ PACKAGES := -e libs/telemetry -e libs/eventbus -e libs/servicedb -e libs/authn -
 	-e gateway -e embedded -e admin
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml embedded/pyproject.toml admin/pyproject.toml)
 
-.PHONY: install run up down status migrate backup restore broker-users test test-unit lint bench mutation clean
+.PHONY: install proxy bench-tools run up down status migrate backup restore broker-users test test-unit lint bench mutation clean
 
 $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/crm-embedded
 
+## nginx, the front door of `make up` (installed with apt-get when root or password-less sudo
+## allows; without it `make up` serves everything through the Python gateway).
+proxy:
+	@tools/ensure-package.sh nginx nginx-light
+
 ## Distributed mode: gunicorn web + worker(s) per service, gateway, kept running by a supervisor;
 ## local RabbitMQ and PostgreSQL. Scale: make up WORKERS=leads=2,notify=3 WEB=leads=4
-up: install
+up: install proxy
 	CRM_WORKERS="$(WORKERS)" CRM_WEB="$(WEB)" $(BIN)/python deploy/local/localctl.py up
 
 down: install
@@ -59,7 +64,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: install
+## wrk, the load generator of bench/gateway_overhead.py (Python clients without it).
+bench-tools: proxy
+	@tools/ensure-package.sh wrk wrk
+
+bench: install bench-tools
 	$(BIN)/python bench/run_all.py
 
 ## Mutation-test one pure rule module: make mutation MODULE=<path.py> TESTS="<test paths>"

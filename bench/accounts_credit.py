@@ -13,13 +13,19 @@ rest open), so ledger rows = charges + payments + allocations. Then, through the
 - over-commit: 8 clients at once on ONE account with 10,000.00 available, 100.00 each;
 - the scheduled recomputation of every standard limit (``limits.service.recompute_all``).
 
-    python bench/accounts_credit.py [--accounts 100000] [--rows 2000000] [--samples 300]
+``--compare`` also times the check's earlier path in the same run (the request's own
+``web.operation``: the account, the policy, the locked credit row, the order's check and the
+default flag in five statements; nine round trips with BEGIN and COMMIT, against five): single-
+client samples alternate between the two paths, the 8-client runs alternate in three rounds.
+
+    python bench/accounts_credit.py [--accounts 100000] [--rows 2000000] [--samples 300] [--compare]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import random
 import sys
 import time
@@ -98,6 +104,29 @@ def _client(url: str) -> tuple[Any, Any, Any]:
     return ctx, client, issuer.headers("erp", "integration")
 
 
+_NEW: dict[str, Any] = {}
+
+
+def _use_old_path(old: bool) -> None:
+    """Select the credit check's earlier path (``--compare``): the generic locked operation and
+    ``check`` reading the order's check and the default flag itself."""
+    from contextlib import contextmanager
+
+    from accounts.credit import web
+
+    _NEW.setdefault("check_operation", web.check_operation)
+    if not old:
+        web.check_operation = _NEW["check_operation"]
+        return
+
+    @contextmanager
+    def earlier(account_id: str, order_id: str) -> Any:
+        with web.operation(account_id) as op:
+            yield op, None
+
+    web.check_operation = earlier
+
+
 def _check(client: Any, headers: dict[str, str], account: str, amount: str) -> str:
     resp = client.post(f"/api/v1/accounts/{account}/credit/checks", headers=headers,
                        json={"order_id": uuid.uuid4().hex, "amount": amount})
@@ -111,8 +140,10 @@ def _ids(n: int) -> list[str]:
     return [str(uuid.UUID(hashlib.md5(f"a{i}".encode()).hexdigest())) for i in range(1, n + 1)]  # noqa: S324
 
 
-def _worker(url: str, accounts: int, seconds: float, hot: bool, start: Any, out: Any) -> None:
+def _worker(url: str, accounts: int, seconds: float, hot: bool, old: bool, start: Any,
+            out: Any) -> None:
     ctx, client, headers = _client(url)
+    _use_old_path(old)
     ids = _ids(accounts)
     rng = random.Random()
     for _ in range(5):
@@ -133,11 +164,11 @@ def _worker(url: str, accounts: int, seconds: float, hot: bool, start: Any, out:
     ctx.bus.engine.dispose()
 
 
-def _parallel(url: str, accounts: int, clients: int, seconds: float,
-              hot: bool) -> tuple[float, list[float], list[str]]:
+def _parallel(url: str, accounts: int, clients: int, seconds: float, hot: bool,
+              old: bool = False) -> tuple[float, list[float], list[str]]:
     fork = mp.get_context("fork")
     start, out = fork.Barrier(clients + 1, timeout=600), fork.Queue()
-    procs = [fork.Process(target=_worker, args=(url, accounts, seconds, hot, start, out))
+    procs = [fork.Process(target=_worker, args=(url, accounts, seconds, hot, old, start, out))
              for _ in range(clients)]
     for p in procs:
         p.start()
@@ -151,6 +182,11 @@ def _parallel(url: str, accounts: int, clients: int, seconds: float,
     return done / elapsed, [x for r in results for x in r[1]], [s for r in results for s in r[2]]
 
 
+def _load() -> str:
+    """The 1-minute load average now: the machine is shared, so every figure carries it."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -160,6 +196,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the 8-client run")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--compare", action="store_true",
+                        help="also time the earlier path (nine round trips) in the same run")
     args = parser.parse_args()
 
     import accounts.models  # noqa: F401 - the service's metadata first, then its capabilities
@@ -184,12 +222,30 @@ def main() -> int:
         rng = random.Random(7)
         for _ in range(20):
             _check(client, headers, rng.choice(ids[1:]), "1.00")
-        single = []
-        for _ in range(args.samples):
+        single: list[float] = []
+        single_old: list[float] = []
+        for i in range(args.samples * (2 if args.compare else 1)):
+            old = args.compare and i % 2 == 1
+            _use_old_path(old)
             t0 = time.perf_counter()
             _check(client, headers, rng.choice(ids[1:]), f"{rng.randint(1, 9999) / 100:.2f}")
-            single.append((time.perf_counter() - t0) * 1000)
-        rate, lat8, _ = _parallel(url, args.accounts, args.clients, args.seconds, hot=False)
+            (single_old if old else single).append((time.perf_counter() - t0) * 1000)
+        _use_old_path(False)
+        load_single = _load()
+        # --compare: three rounds of (earlier, new), each a third of --seconds, so a change in
+        # the shared machine's load falls on both paths alike.
+        rounds = 3 if args.compare else 1
+        runs: dict[bool, list[tuple[float, list[float]]]] = {True: [], False: []}
+        for _ in range(rounds):
+            for old in ((True, False) if args.compare else (False,)):
+                r, lat, _ = _parallel(url, args.accounts, args.clients, args.seconds / rounds,
+                                      hot=False, old=old)
+                runs[old].append((r, lat))
+        load_8 = load_old = _load()
+        rate = sum(r for r, _ in runs[False]) / rounds
+        lat8 = [x for _, lat in runs[False] for x in lat]
+        rate_old = sum(r for r, _ in runs[True]) / rounds if args.compare else 0.0
+        lat8_old = [x for _, lat in runs[True] for x in lat]
         _, _, statuses = _parallel(url, args.accounts, args.clients, 0, hot=True)
         approved = statuses.count("reserved")
         with ctx.bus.session_factory() as session:
@@ -208,12 +264,19 @@ def main() -> int:
         print_table(f"credit, {args.accounts:,} accounts, {ledger:,} ledger rows on PostgreSQL "
                     f"(loaded in {load_s:.0f} s)",
                     ["measure", "samples", "p50 ms", "p95 ms", "max ms", "result", "target"], [
+                        *([["earlier path: credit check, 1 client", len(single_old),
+                            percentile(single_old, 50), percentile(single_old, 95), max(single_old),
+                            f"{1000 / percentile(single_old, 50):.0f}/s", "(load " + load_single + ")"],
+                           [f"earlier path: credit checks, {args.clients} clients", len(lat8_old),
+                            percentile(lat8_old, 50), percentile(lat8_old, 95), max(lat8_old),
+                            f"{rate_old:.0f} checks/s", "(load " + load_old + ")"]]
+                          if args.compare else []),
                         ["credit check, 1 client", len(single), percentile(single, 50),
                          percentile(single, 95), max(single), f"{1000 / percentile(single, 50):.0f}/s",
-                         "p95 < 15 ms"],
+                         f"p95 < 15 ms (load {load_single})"],
                         [f"credit checks, {args.clients} clients (processes)", len(lat8),
                          percentile(lat8, 50), percentile(lat8, 95), max(lat8), f"{rate:.0f} checks/s",
-                         ">= 300/s"],
+                         f">= 300/s (load {load_8})"],
                         [f"over-commit: {len(statuses)} checks of 100.00 on 10,000.00", len(statuses),
                          "-", "-", "-", f"{approved} approved, over-commit {'YES' if overcommit else 'none'}",
                          "0 over-commit"],

@@ -97,20 +97,22 @@ class DistributedSystem:
     """A private copy of the distributed system (own databases, queues and ports) for a
     benchmark, started and purged with the same tool as `make up`."""
 
-    def __init__(self, web_workers: int = 2) -> None:
+    def __init__(self, web_workers: int = 2, proxy: str = "auto", rate_limit: str = "off") -> None:
         import sys
         import tempfile
 
         sys.path.insert(0, str(LOCALCTL.parent))
         from localctl import isolated_environment
 
-        self.base = free_port_block(9)
+        self.base = free_port_block(10)
         self.run_dir = tempfile.mkdtemp(prefix="crm-bench-")
         self.env = {**os.environ, **isolated_environment(uuid.uuid4().hex[:8], self.base, PG_URL,
                                                          AMQP_URL, self.run_dir),
                     "CRM_WEB_WORKERS": str(web_workers), "LOG_LEVEL": "WARNING",
-                    "GATEWAY_RATE_LIMIT": "off"}
+                    "GATEWAY_RATE_LIMIT": rate_limit, "CRM_PROXY": proxy}
         self.gateway = f"http://127.0.0.1:{self.base}"
+        # The Python gateway: the front door itself without nginx, behind it with nginx.
+        self.gateway_app = f"http://127.0.0.1:{self.env['CRM_GATEWAY_APP_PORT']}"
 
     def service_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.base + 1 + index}"

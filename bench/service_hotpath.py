@@ -4,7 +4,8 @@ changes of issue 12, side by side in one process and one run (docs/performance.m
 Both variants are the real leads app on the same PostgreSQL database, built by the same code;
 "before" restores what the libraries did earlier: SQLAlchemy's ``pool_pre_ping`` (a ``SELECT 1``
 round trip per checkout) instead of the socket check, plain ``Flask`` (stdlib JSON, async check
-per hook), a second URL binding in the method check and marshmallow's generic dump path.
+per hook), a second URL binding in the method check, marshmallow's generic dump path, and (in
+process) the leads API's ORM reads in a transaction instead of one-round-trip Core reads.
 Requests are WSGI calls with a rep's token (verified once, then cached, in both). Rounds
 alternate the variants so that machine load hits both alike; CPU time (``time.process_time``)
 is what is compared, not wall time.
@@ -66,17 +67,45 @@ def build_app(variant: str, db_url: str, verifier: Any) -> Any:
     return app
 
 
+def _orm_reads() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The leads API's hot reads as they were before issue 12: ``Session.get`` / ORM selects in
+    a transaction (BEGIN, SELECT, ROLLBACK), ORM instances read attribute by attribute."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from leads.intake.models import Lead
+
+    names = list(Lead.__table__.c.keys())
+
+    def one(engine: Any, stmt: Any) -> dict[str, Any] | None:
+        with Session(engine) as session:
+            lead = session.get(Lead, stmt.whereclause.right.value)
+            return None if lead is None else {n: getattr(lead, n) for n in names}
+
+    def rows(engine: Any, stmt: Any) -> list[dict[str, Any]]:
+        orm = select(Lead).where(*stmt._where_criteria).order_by(*stmt._order_by_clauses)
+        with Session(engine) as session:
+            return [{n: getattr(lead, n) for n in names}
+                    for lead in session.scalars(orm.limit(stmt._limit))]
+
+    return one, rows
+
+
 def _wsgi_caller(app: Any, path: str, headers: dict[str, str], variant: str) -> Callable[[], None]:
     from werkzeug.test import EnvironBuilder
 
     environ = EnvironBuilder(path=path, headers=headers).get_environ()
 
     import httpapi.fastdump
+    import leads.intake.leads_api as leads_api
+    from servicedb import read_one, read_rows
 
     fast_dump = variant == "after"
+    reads = (read_one, read_rows) if variant == "after" else _orm_reads()
 
     def call() -> None:
         httpapi.fastdump.ENABLED = fast_dump
+        leads_api.read_one, leads_api.read_rows = reads  # type: ignore[attr-defined]
         status: list[str] = []
         body = app(dict(environ), lambda s, h, e=None: status.append(s))
         try:

@@ -15,6 +15,12 @@ Scale: ``CRM_WORKERS=leads=2,notify=3`` worker processes per service (default 1 
 ``CRM_WEB=leads=4`` gunicorn processes per service's web (default ``CRM_WEB_WORKERS``, 2);
 ``make up WORKERS=… WEB=…`` sets them. Everything is set through the environment, so tests
 can start an isolated copy.
+
+Front door (``CRM_PROXY``): ``nginx`` puts nginx on the gateway's port, proxying the API
+straight to the services with a configuration rendered from the gateway's route table
+(``gateway.nginx``), and the Python gateway behind it on ``CRM_GATEWAY_APP_PORT`` (issuer,
+documents, docs, probes); ``python`` serves everything from the Python gateway; ``auto`` (the
+default) takes nginx when it is installed (``make proxy`` installs it).
 """
 
 from __future__ import annotations
@@ -74,7 +80,26 @@ def settings() -> dict[str, Any]:
         # The gateway's rate-limit and sign-in counters, shared by its gunicorn workers.
         "redis": env.get("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/0"),
         "redis_prefix": env.get("GATEWAY_REDIS_PREFIX", "crm-gateway"),
+        "proxy": proxy_mode(env.get("CRM_PROXY", "auto")),
+        "gateway_app_port": env.get("CRM_GATEWAY_APP_PORT")
+        or str(int(env.get("CRM_PORT", "8080")) + 10),
     }
+
+
+def nginx_binary() -> str | None:
+    """nginx on PATH or where Debian puts it (``/usr/sbin`` is not on every user's PATH)."""
+    return shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+
+
+def proxy_mode(value: str) -> str:
+    mode = value.strip().lower() or "auto"
+    if mode not in {"auto", "nginx", "python"}:
+        raise SystemExit(f"CRM_PROXY must be auto, nginx or python, not {value!r}")
+    if mode == "auto":
+        return "nginx" if nginx_binary() else "python"
+    if mode == "nginx" and not nginx_binary():
+        raise SystemExit("CRM_PROXY=nginx but nginx is not installed (`make proxy` installs it)")
+    return mode
 
 
 def database_url(s: dict[str, Any], service: str) -> str:
@@ -187,15 +212,41 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
             table.append((f"{service}-worker-{n}", [str(BIN / f"{service}-worker"), "run"],
                           {**env, "WORKER_HEALTH_PORT": str(worker_port)}))
             worker_port += 1
-    table.append(("gateway", [
-        *gunicorn, "--bind", f"127.0.0.1:{gw}", "--workers", os.environ.get("CRM_WEB_WORKERS", "2"),
+    gateway_env = {**common, "GATEWAY_UPSTREAMS": ",".join(upstreams), "AUTH_DEV_ISSUER": "1",
+                   "AUTH_DEMO_USERS": "1", "AUTH_ISSUER_KEY_FILE": str(run / "issuer-key.pem"),
+                   "PROMETHEUS_MULTIPROC_DIR": str(run / "metrics" / "gateway"),
+                   "GATEWAY_REDIS_URL": s["redis"], "GATEWAY_REDIS_PREFIX": s["redis_prefix"]}
+    app_bind = f"127.0.0.1:{gw}"
+    if s["proxy"] == "nginx":
+        # nginx takes the gateway's port; the Python gateway serves what nginx hands it.
+        app_bind = f"127.0.0.1:{s['gateway_app_port']}"
+        gateway_env["GATEWAY_PROXY_HOPS"] = "1"
+        table.append(("gateway", [str(nginx_binary()), "-p", str(run / "nginx"), "-e", "stderr",
+                                  "-c", str(run / "nginx" / "nginx.conf")], {}))
+    table.append(("gateway-app" if s["proxy"] == "nginx" else "gateway", [
+        *gunicorn, "--bind", app_bind, "--workers", os.environ.get("CRM_WEB_WORKERS", "2"),
         "--threads", "8", "--worker-class", "gthread", "--graceful-timeout", "20",
         "gateway.app:create_app()",
-    ], {**common, "GATEWAY_UPSTREAMS": ",".join(upstreams), "AUTH_DEV_ISSUER": "1",
-        "AUTH_DEMO_USERS": "1", "AUTH_ISSUER_KEY_FILE": str(run / "issuer-key.pem"),
-        "PROMETHEUS_MULTIPROC_DIR": str(run / "metrics" / "gateway"),
-        "GATEWAY_REDIS_URL": s["redis"], "GATEWAY_REDIS_PREFIX": s["redis_prefix"]}))
+    ], gateway_env))
     return table
+
+
+def render_nginx(s: dict[str, Any]) -> Path:
+    """nginx's configuration from the gateway's settings and this copy's route table."""
+    from gateway.config import GatewayConfig
+    from gateway.nginx import render, write
+
+    env = {**os.environ, **next(e for name, _, e in process_table(s) if name == "gateway-app")}
+    run = Path(s["run_dir"]) / "nginx"
+    files = render(GatewayConfig.from_env(env), listen=f"127.0.0.1:{s['gateway_port']}",
+                   app=f"127.0.0.1:{s['gateway_app_port']}", run_dir=run,
+                   worker_processes=os.environ.get("CRM_NGINX_WORKERS", "auto"))
+    conf = write(files, run)
+    check = subprocess.run([str(nginx_binary()), "-t", "-q", "-p", str(run), "-e", "stderr",
+                            "-c", str(conf)], capture_output=True, text=True, check=False)
+    if check.returncode != 0:
+        raise SystemExit(f"the rendered nginx configuration is invalid:\n{check.stderr}")
+    return conf
 
 
 def _pidfile(s: dict[str, Any], name: str) -> Path:
@@ -264,6 +315,8 @@ def supervise(s: dict[str, Any]) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    if s["proxy"] == "nginx":
+        render_nginx(s)
     children = [Child(name, argv, env) for name, argv, env in process_table(s)]
     _log(f"supervising {len(children)} processes")
     while not stopping:
@@ -405,7 +458,8 @@ def isolated_environment(tag: str, port_base: int, pg_url: str, amqp_url: str,
                          run_dir: str) -> dict[str, str]:
     """Settings for a private copy of the system (tests, benchmarks): own databases, exchange,
     queues, broker users, ports (``port_base`` .. ``port_base + 4`` for the gateway and the
-    services, from ``port_base + 5`` one per worker process) and run directory."""
+    services, ``port_base + 5`` for the Python gateway behind nginx, from ``port_base + 6`` one
+    per worker process) and run directory."""
     return {
         "CRM_PG_URL": pg_url,
         "EVENTS_BROKER_URL": amqp_url,
@@ -414,7 +468,8 @@ def isolated_environment(tag: str, port_base: int, pg_url: str, amqp_url: str,
         "EVENTS_QUEUE_PREFIX": f"iso.{tag}",
         "CRM_PORT": str(port_base),
         "CRM_SERVICE_PORT_BASE": str(port_base + 1),
-        "CRM_WORKER_PORT_BASE": str(port_base + 5),
+        "CRM_GATEWAY_APP_PORT": str(port_base + 5),
+        "CRM_WORKER_PORT_BASE": str(port_base + 6),
         "CRM_RUN_DIR": run_dir,
         "CRM_UP_TIMEOUT": "90",
         "GATEWAY_REDIS_PREFIX": f"iso-{tag}",

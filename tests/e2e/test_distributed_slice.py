@@ -50,7 +50,7 @@ class System:
 
     @property
     def worker_ports(self) -> list[int]:  # leads-worker-1, leads-worker-2, accounts, support, notify
-        return [self.base + 5 + i for i in range(5)]
+        return [self.base + 6 + i for i in range(5)]
 
     def ctl(self, command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(LOCALCTL), command], env=self.env, capture_output=True,
@@ -71,7 +71,7 @@ class System:
 
 @pytest.fixture(scope="module")
 def system(pg_server: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    base = free_port_block(10)
+    base = free_port_block(11)
     run = tmp_path_factory.mktemp("local") / "run"
     env = {**os.environ, **isolated_environment(uuid.uuid4().hex[:8], base, pg_server, amqp_url, str(run)),
            "CRM_WEB_WORKERS": "2", "CRM_WORKERS": "leads=2", "MIGRATE_ON_START": "0"}
@@ -100,6 +100,9 @@ def test_unmigrated_system_is_not_ready_until_migrated(system: System) -> None:
     leads = httpx.get(f"{system.web('leads')}/readyz", timeout=5)
     assert leads.status_code == 503 and "behind the code" in leads.json()["reason"]
     for port in system.worker_ports:
+        # `up` waits for the gateway only: a worker may still be importing when it returns.
+        wait_for(lambda p=port: _answers(f"http://127.0.0.1:{p}/healthz"), 60,
+                 message=f"worker on {port} listening")
         worker = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert worker.status_code == 503 and "schema" in worker.json()["reason"]
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
@@ -201,6 +204,14 @@ def test_workers_scale_and_listen_on_loopback_only(system: System) -> None:
     listening = _listening()
     for port in system.worker_ports:
         assert listening.get(port) == {"127.0.0.1"}, (port, listening.get(port))
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=5)
+        return True
+    except httpx.HTTPError:  # not listening yet
+        return False
 
 
 def _ready(url: str) -> bool:

@@ -14,6 +14,7 @@ hanging forever.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -21,7 +22,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import amqp
+import amqp.transport
 import kombu
+import kombu.transport.pyamqp
 from kombu import Exchange, Queue, binding
 
 from telemetry import outage
@@ -67,6 +70,63 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     return _CONNECTION_ERRORS
 
 
+class _ReadAheadTransport(amqp.transport.TCPTransport):
+    """py-amqp's TCP transport, reading what has arrived (up to ``READ_AHEAD`` bytes) instead
+    of exactly the part of a frame it needs next: it made three ``recv`` calls a frame, nine
+    a delivered message. A ``recv`` never waits for more than what is there, so nothing waits
+    longer than before; what is read beyond the frame stays in ``_read_buffer``, where py-amqp
+    keeps partial reads anyway."""
+
+    READ_AHEAD = 4096  # a few messages; small, as the rest of the buffer is copied per read
+
+    def _read(self, n: int, initial: bool = False,
+              _errnos: tuple[int, ...] = (errno.EAGAIN, errno.EINTR)) -> bytes:
+        recv = self._quick_recv
+        rbuf: bytes = self._read_buffer  # type: ignore[has-type]
+        try:
+            while len(rbuf) < n:
+                try:
+                    s = recv(max(n - len(rbuf), self.READ_AHEAD))
+                except OSError as exc:
+                    if exc.errno in _errnos:
+                        if initial and self.raise_on_initial_eintr:
+                            raise TimeoutError() from exc
+                        continue
+                    raise
+                if not s:
+                    raise OSError("Server unexpectedly closed connection")
+                rbuf += s
+        except BaseException:
+            self._read_buffer = rbuf
+            raise
+        result, self._read_buffer = rbuf[:n], rbuf[n:]
+        return bytes(result)
+
+
+class _PyAmqpConnection(kombu.transport.pyamqp.Connection):
+    def Transport(self, host: Any, connect_timeout: Any, ssl: Any = False,  # noqa: N802 - py-amqp's name
+                  read_timeout: Any = None, write_timeout: Any = None, socket_settings: Any = None,
+                  **kwargs: Any) -> Any:
+        if ssl:
+            return super().Transport(host, connect_timeout, ssl=ssl, read_timeout=read_timeout,
+                                     write_timeout=write_timeout, socket_settings=socket_settings,
+                                     **kwargs)
+        return _ReadAheadTransport(host, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                   write_timeout=write_timeout, socket_settings=socket_settings,
+                                   **kwargs)
+
+
+class _PyAmqpTransport(kombu.transport.pyamqp.Transport):
+    Connection = _PyAmqpConnection
+
+
+def _connection(url: str, **kwargs: Any) -> kombu.Connection:
+    """A kombu connection whose frames are read ahead (``amqp://``; others as kombu makes them)."""
+    if url.startswith("amqp://"):
+        return kombu.Connection(url, transport=_PyAmqpTransport, **kwargs)
+    return kombu.Connection(url, **kwargs)
+
+
 class _ConfirmingPublisher:
     """One connection + confirm-mode channel, used by one thread."""
 
@@ -83,6 +143,7 @@ class _ConfirmingPublisher:
         self._pending: set[int] = set()
         self._nacked: set[int] = set()
         self._last_tick = 0.0
+        self._generation = 0
 
     def _on_ack(self, tag: int, multiple: bool) -> None:
         self._settle(tag, multiple)
@@ -100,7 +161,7 @@ class _ConfirmingPublisher:
         if self._conn is not None and self._conn.connected:
             return
         self.reset(graceful=False)
-        conn = kombu.Connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
+        conn = _connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
         try:
             conn.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.5)
             ch = conn.channel()
@@ -111,6 +172,7 @@ class _ConfirmingPublisher:
         ch.events["basic_ack"].add(self._on_ack)
         ch.events["basic_nack"].add(self._on_nack)
         self._conn, self._ch, self._tag = conn, ch, 0
+        self._generation += 1  # tickets of the previous connection can no longer be confirmed
         self._last_tick = time.monotonic()
 
     def reset(self, graceful: bool = True) -> None:
@@ -145,7 +207,23 @@ class _ConfirmingPublisher:
         raise PublishError(f"broker unreachable: {last_exc!r}") from last_exc
 
     def _publish_once(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> None:
-        assert self._conn is not None and self._ch is not None
+        self._await(self._write(items)[1])
+
+    def send(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> tuple[int, int]:
+        """Write a batch without waiting for its confirms; ``wait`` with the returned ticket
+        returns once they arrived. Tickets are waited for in the order they were sent."""
+        last_exc: BaseException | None = None
+        for _ in range(2):
+            try:
+                self._ensure()  # a new connection: earlier tickets fail (see ``wait``)
+                return self._write(items)
+            except _connection_errors() as exc:
+                last_exc = exc
+                self.reset(graceful=False)
+        raise PublishError(f"broker unreachable: {last_exc!r}") from last_exc
+
+    def _write(self, items: Sequence[tuple[str, str, OutgoingMessage]]) -> tuple[int, int]:
+        assert self._ch is not None
         for exchange, routing_key, m in items:
             msg = amqp.Message(
                 m.body,
@@ -157,20 +235,43 @@ class _ConfirmingPublisher:
             self._ch.basic_publish(msg, exchange=exchange, routing_key=routing_key)
             self._tag += 1
             self._pending.add(self._tag)
+        return self._generation, self._tag
+
+    def _await(self, last: int) -> None:
+        """Drain until every delivery tag up to ``last`` is confirmed; PublishError if one was
+        nacked or they take longer than ``confirm_timeout``."""
+        assert self._conn is not None
         deadline = time.monotonic() + self.confirm_timeout
-        while self._pending:
+        while self._pending and min(self._pending) <= last:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishError(f"{len(self._pending)} message(s) not confirmed in time")
+                count = sum(1 for t in self._pending if t <= last)
+                raise PublishError(f"{count} message(s) not confirmed in time")
             try:
                 self._conn.drain_events(timeout=remaining)
             except TimeoutError:
                 continue
         self._last_tick = time.monotonic()
-        if self._nacked:
-            count = len(self._nacked)
-            self._nacked.clear()
-            raise PublishError(f"broker refused {count} message(s)")
+        refused = {t for t in self._nacked if t <= last}
+        if refused:
+            self._nacked -= refused
+            raise PublishError(f"broker refused {len(refused)} message(s)")
+
+    def wait(self, ticket: tuple[int, int]) -> None:
+        """Return once the ticket's batch (and every one sent before it) is confirmed; raise
+        ``PublishError`` if one of its messages was nacked, or the connection it was sent on
+        is gone (its confirms can never arrive: the caller publishes it again)."""
+        generation, last = ticket
+        if generation != self._generation or self._conn is None:
+            raise PublishError("broker connection lost before the confirms arrived")
+        try:
+            self._await(last)
+        except PublishError:  # as ``publish`` does: batches still in flight are sent again
+            self.reset(graceful=False)
+            raise
+        except _connection_errors() as exc:
+            self.reset(graceful=False)
+            raise PublishError(f"broker connection lost before the confirms arrived: {exc!r}") from exc
 
     def heartbeat_check(self) -> None:
         """Keep an idle connection alive; cheap enough to call in any loop (rate-limited).
@@ -228,17 +329,30 @@ def _discard(conn: kombu.Connection) -> None:
 
 
 class _AmqpDelivery(Delivery):
-    def __init__(self, broker: AmqpBroker, topology: ConsumerTopology, message: Any) -> None:
+    def __init__(self, broker: AmqpBroker, topology: ConsumerTopology, message: Any,
+                 acks: list[_AmqpDelivery] | None = None) -> None:
         self._broker = broker
         self._topology = topology
         self._message = message
+        self._acks = acks
+        self.settled = False
         self.body = message.body if isinstance(message.body, bytes) else message.body.encode()
         self.routing_key = message.delivery_info.get("routing_key", "")
         self.headers = dict(message.headers or {})
         self.message_id = message.properties.get("message_id")
 
+    @property
+    def tag(self) -> int:
+        return int(self._message.delivery_tag)
+
     def ack(self) -> None:
-        self._message.ack()
+        """Acked with the rest of its batch once the batch was handed back (see ``_flush_acks``);
+        the consumer calls this only after its commit, so that changes when, not whether."""
+        self.settled = True
+        if self._acks is None:
+            self._message.ack()
+        else:
+            self._acks.append(self)
 
     def _forward(self, queue: str, headers: dict[str, Any]) -> None:
         # Confirmed copy first, then ack: a crash between the two duplicates, never loses.
@@ -247,6 +361,7 @@ class _AmqpDelivery(Delivery):
         out = OutgoingMessage(self.routing_key, self.body, self.message_id or "", headers)
         self._broker._publisher().publish([(self._topology.forward_exchange, queue, out)])
         self._message.ack()
+        self.settled = True
 
     def retry(self, delay: float, error: str) -> None:
         headers = {**self.headers, RETRY_HEADER: self.retries + 1}
@@ -262,6 +377,35 @@ class _AmqpDelivery(Delivery):
             ORIGINAL_KEY_HEADER: self.headers.get(ORIGINAL_KEY_HEADER, self.routing_key),
         }
         self._forward(self._topology.parking_queue, headers)
+
+
+def _flush_acks(batch: list[Delivery], acks: list[_AmqpDelivery] | None) -> None:
+    """Send the acks the consumer gave for ``batch``: one ``basic.ack(multiple)`` up to the
+    last delivery before the first one still unsettled (held through an outage), single acks
+    after it. ``multiple`` acks every unacked delivery of the channel up to the tag; earlier
+    batches are settled before a new one is handed over, so it can only cover this batch's
+    settled deliveries: none still held is acked by it."""
+    if not acks:
+        return
+    acked = {id(d) for d in acks}
+    acks.clear()
+    channels: dict[int, tuple[Any, list[_AmqpDelivery]]] = {}
+    for d in batch:
+        if isinstance(d, _AmqpDelivery):
+            channels.setdefault(id(d._message.channel), (d._message.channel, []))[1].append(d)
+    for channel, deliveries in channels.values():
+        deliveries.sort(key=lambda d: d.tag)
+        upto = 0
+        for d in deliveries:
+            if not d.settled:
+                break
+            if id(d) in acked:
+                upto = d.tag
+        if upto:
+            channel.basic_ack(upto, multiple=True)
+        for d in deliveries:
+            if id(d) in acked and d.tag > upto:
+                channel.basic_ack(d.tag)
 
 
 class AmqpBroker(Broker):
@@ -308,6 +452,30 @@ class AmqpBroker(Broker):
         except PublishError:
             declared.discard(exchange)  # declare again next time, in case it was deleted
             raise
+
+    def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
+        exchange = self.exchange
+        pub = self._publisher()
+        declared: set[str] | None = getattr(self._local, "declared_exchanges", None)
+        if declared is None:
+            declared = self._local.declared_exchanges = set()
+        if exchange not in declared:
+            self._declare_exchanges(exchange)
+            declared.add(exchange)
+        try:
+            ticket = pub.send([(exchange, m.routing_key, m) for m in messages])
+        except PublishError:
+            declared.discard(exchange)
+            raise
+
+        def confirmed() -> None:
+            try:
+                pub.wait(ticket)
+            except PublishError:
+                declared.discard(exchange)  # declare again next time, in case it was deleted
+                raise
+
+        return confirmed
 
     def idle(self) -> None:
         self._publisher().heartbeat_check()
@@ -415,7 +583,7 @@ class AmqpBroker(Broker):
                         max_batch: int = 50) -> None:
         failures = 0
         while not stop.is_set():
-            conn = kombu.Connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
+            conn = _connection(self.url, heartbeat=self.heartbeat, connect_timeout=5)
             started = threading.Event()
             try:
                 conn.ensure_connection(max_retries=1)
@@ -455,6 +623,7 @@ class AmqpBroker(Broker):
         """
         queue = self._queues(topology)[0]
         buffer: list[Delivery] = []
+        acks: list[_AmqpDelivery] = []  # acked by the consumer, not yet sent (one frame a batch)
         settled = 0
         active: list[Any] = []  # the channel whose deliveries count
 
@@ -462,7 +631,7 @@ class AmqpBroker(Broker):
             # A delivery still in flight to the narrow consumer after it was cancelled cannot
             # be acked once its channel closes; the broker requeues it, so it is skipped here.
             if message.channel is active[0]:
-                buffer.append(_AmqpDelivery(self, topology, message))
+                buffer.append(_AmqpDelivery(self, topology, message, acks))
 
         def start(channel: Any, prefetch: int) -> kombu.Consumer:
             consumer = kombu.Consumer(channel, queues=[queue], on_message=on_message, no_ack=False,
@@ -489,7 +658,7 @@ class AmqpBroker(Broker):
             if buffer:
                 batch = buffer[:max_batch]
                 del buffer[:max_batch]
-                self._deliver(conn, batch, on_batch, stop)
+                self._deliver(conn, batch, on_batch, stop, acks)
                 settled += len(batch)
             if not widened and settled and not buffer:
                 # From here the narrow consumer's deliveries are skipped: opening the new
@@ -510,15 +679,19 @@ class AmqpBroker(Broker):
 
     @staticmethod
     def _deliver(conn: kombu.Connection, batch: list[Delivery], on_batch: Batch,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, acks: list[_AmqpDelivery] | None = None) -> None:
         """Hand the batch over; through a database outage, hold what is unsettled (unacked, so
         nothing is lost or counted as a failed delivery) and keep the connection alive. With
-        prefetch, at most ``prefetch`` messages are held; the rest wait in the queue."""
+        prefetch, at most ``prefetch`` messages are held; the rest wait in the queue. The acks
+        the consumer gave are sent after each hand-over (``_flush_acks``)."""
+        whole = batch
         while batch and not stop.is_set():
             try:
                 on_batch(batch)
+                _flush_acks(whole, acks)
                 return
             except DependencyUnavailable as outage:
+                _flush_acks(whole, acks)  # what committed before the outage
                 batch = outage.pending
                 while not stop.is_set() and not outage.ready():
                     try:  # reads the server's heartbeats; new deliveries wait in the buffer
@@ -526,6 +699,12 @@ class AmqpBroker(Broker):
                     except TimeoutError:
                         pass
                     conn.heartbeat_check()
+            except BaseException:
+                try:
+                    _flush_acks(whole, acks)  # committed work need not come back
+                except _connection_errors():
+                    pass  # the connection is gone: those come back, and the inbox drops them
+                raise
 
     # --- operator tools -----------------------------------------------------------------
     def _get_all(self, channel: Any, queue: str, limit: int) -> list[Any]:

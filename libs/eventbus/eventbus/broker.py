@@ -190,10 +190,22 @@ class DependencyUnavailable(Exception):
 Batch = Callable[[list[Delivery]], None]
 
 
+def _confirmed() -> None:
+    """The waiter of a publish that already returned confirmed."""
+
+
 class Broker(ABC):
     @abstractmethod
     def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish to the events exchange; returns only once the broker confirmed all."""
+
+    def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
+        """Start publishing; the returned function returns once the broker confirmed all (or
+        raises ``PublishError``). Lets a relay write the next batch while this one's confirms
+        travel. Waiters are called in the order of the calls, from the publishing thread.
+        By default it publishes at once (the waiter has nothing left to wait for)."""
+        self.publish(messages)
+        return _confirmed
 
     @abstractmethod
     def consume(self, topology: ConsumerTopology, on_delivery: Callable[[Delivery], None],

@@ -32,6 +32,7 @@ from .topology import ConsumerTopology
 log = logging.getLogger("eventbus.consumer")
 
 Handler = Callable[[Session, Envelope, dict[str, Any]], None]
+BatchHandler = Callable[[Session, list[tuple[Envelope, dict[str, Any]]]], None]
 OUTCOMES = ("handled", "duplicate", "ignored", "retried", "parked")
 
 
@@ -44,6 +45,19 @@ class Subscription:
     handler: Handler
     # Turns ``envelope.data`` into what the handler reads; raising means "invalid payload".
     parse: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Optional: the handler's effects for several events in one call (one multi-row INSERT
+    # instead of one an event). Consecutive events of a batch that shares one transaction go
+    # through it together; everywhere else (a lone event, the savepoint-per-event fallback)
+    # ``handler`` runs. It must do for n events exactly what ``handler`` does for each, and
+    # must not emit events: it runs outside any one event's context, so what it emitted
+    # would name no cause.
+    handle_many: BatchHandler | None = None
+
+    @classmethod
+    def batched(cls, handle_many: BatchHandler,
+                parse: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Subscription:
+        """A subscription whose only handler takes lists (a lone event is a list of one)."""
+        return cls(lambda session, env, data: handle_many(session, [(env, data)]), parse, handle_many)
 
 
 class EventConsumer:
@@ -175,9 +189,11 @@ class EventConsumer:
         started = time.perf_counter()
         try:
             with self.session_factory() as session, session.begin():
-                claimed = (claim_inbox_many(session, self.inbox, self.name, [item[1] for item in ready])
-                           if self.BATCH_CLAIMS else None)
-                outcomes = [self._apply(session, env, sub, data, claimed) for _, env, sub, data in ready]
+                if self.BATCH_CLAIMS:
+                    claimed = claim_inbox_many(session, self.inbox, self.name, [item[1] for item in ready])
+                    outcomes = self._apply_claimed(session, ready, claimed)
+                else:
+                    outcomes = [self._apply(session, env, sub, data) for _, env, sub, data in ready]
         except Exception as exc:  # noqa: BLE001 - decided below, event by event
             self._check_database(exc, [item[0] for item in ready])
             self._handle_isolated(ready)
@@ -189,6 +205,38 @@ class EventConsumer:
         for (delivery, env, *_), outcome in zip(ready, outcomes, strict=True):
             delivery.ack()
             self._settle(outcome, env, delivery, elapsed)
+
+    def _apply_claimed(self, session: Session, ready: list[_Ready], claimed: set[str]) -> list[str]:
+        """Run the handlers of a batch whose inbox rows are claimed, in the batch's order;
+        a run of consecutive events of one ``handle_many`` subscription is one call."""
+        outcomes: list[str] = []
+        run: list[tuple[Envelope, dict[str, Any]]] = []
+        run_sub: Subscription | None = None
+
+        def flush() -> None:
+            if run_sub is not None and run:
+                assert run_sub.handle_many is not None
+                with bound(event_type=run[0][0].type, batch=len(run)):
+                    run_sub.handle_many(session, list(run))
+            run.clear()
+
+        for _, env, sub, data in ready:
+            if sub.handle_many is None:
+                flush()
+                run_sub = None
+                outcomes.append(self._apply(session, env, sub, data, claimed))
+                continue
+            if env.id not in claimed:
+                outcomes.append("duplicate")
+                continue
+            claimed.discard(env.id)  # the same event twice in a batch: once
+            if sub is not run_sub:
+                flush()
+                run_sub = sub
+            run.append((env, data))
+            outcomes.append("handled")
+        flush()
+        return outcomes
 
     def _handle_isolated(self, ready: list[_Ready]) -> None:
         results: list[tuple[Delivery, Envelope, str | None, BaseException | None]] = []

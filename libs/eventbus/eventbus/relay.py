@@ -12,11 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import BigInteger, Table, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from telemetry import is_database_outage, outage
 
@@ -29,6 +35,9 @@ log = logging.getLogger("eventbus.relay")
 
 class OutboxRelay:
     IDLE_TICK = 1.0  # seconds between broker keep-alive ticks while waiting
+    # Batches written before the oldest one's confirms are awaited (PostgreSQL; 1 = one
+    # batch at a time, as before issue 12: publish, wait for the confirms, mark, commit).
+    WINDOW = 4
 
     def __init__(
         self,
@@ -38,6 +47,7 @@ class OutboxRelay:
         *,
         service: str,
         batch_size: int = 100,
+        window: int | None = None,
         safety_poll: float = 5.0,
         retention: timedelta = timedelta(days=7),
         inbox: Table | None = None,
@@ -53,6 +63,7 @@ class OutboxRelay:
         # The inbox only has to outlive any redelivery; a month is far past retries and replays.
         self.inbox = inbox
         self.inbox_retention = inbox_retention
+        self.window = max(1, window or self.WINDOW)
         self.wake = threading.Event()
         self._last_prune = float("-inf")  # first prune at the first idle moment
         # Series exist from the start (at 0), so alerts on their increase see the first one.
@@ -86,14 +97,104 @@ class OutboxRelay:
                     for r in rows
                 ])
             except PublishError as exc:
-                session.execute(update(o).where(o.c.id.in_(ids))
-                                .values(attempts=o.c.attempts + 1, last_error=str(exc)[:2000]))
-                session.commit()
+                self._record_failure(session, ids, exc)
                 raise
-            session.execute(update(o).where(o.c.id.in_(ids)).values(sent_at=func.now()))
+            self._mark_sent(session, ids)
             session.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    def publish_window(self, stop: threading.Event | None = None) -> int:
+        """Publish until a batch comes up short, with up to ``window`` batches awaiting their
+        confirms: batch n+1 is claimed and written while n's confirms travel. Returns how many
+        rows were sent (confirmed and marked).
+
+        Each batch keeps its own transaction (its rows locked) until its confirms arrived;
+        then its rows are marked sent and it commits, oldest first. When a batch fails (a
+        nack, a timeout, a lost connection), it records the attempt as ``publish_batch``
+        does and the batches after it roll back unmarked: they are published again, and
+        consumers drop the copies through their inbox.
+        """
+        window = self.window if self.engine.dialect.name == "postgresql" else 1  # needs row locks
+        inflight: deque[_InFlight] = deque()
+        sent = 0
+        more = True
+        try:
+            while True:
+                more = more and not (stop is not None and stop.is_set())
+                if more and len(inflight) < window:
+                    batch = self._claim_and_send()
+                    more = batch is not None and len(batch.ids) >= self.batch_size
+                    if batch is not None:
+                        inflight.append(batch)
+                elif inflight:
+                    sent += self._confirm(inflight.popleft())
+                else:
+                    break
+        finally:
+            for batch in inflight:  # not confirmed: rolled back, unmarked
+                batch.session.close()
+        return sent
+
+    def _claim_and_send(self) -> _InFlight | None:
+        o = self.outbox
+        session = Session(self.engine)
+        try:
+            rows = session.execute(
+                select(o.c.id, o.c.event_id, o.c.event_type, o.c.envelope)
+                .where(o.c.sent_at.is_(None))
+                .order_by(o.c.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                session.close()
+                return None
+            ids = [r.id for r in rows]
+            messages = [OutgoingMessage(routing_key=r.event_type, body=r.envelope.encode("utf-8"),
+                                        message_id=r.event_id) for r in rows]
+            nowait = getattr(self.broker, "publish_nowait", None)
+            try:
+                if nowait is None:  # a broker without the method: publish and wait at once
+                    self.broker.publish(messages)
+                    confirmed: Callable[[], None] = _nothing
+                else:
+                    confirmed = nowait(messages)
+            except PublishError as exc:
+                self._record_failure(session, ids, exc)
+                raise
+            return _InFlight(session, ids, confirmed)
+        except BaseException:
+            session.close()
+            raise
+
+    def _confirm(self, batch: _InFlight) -> int:
+        try:
+            try:
+                batch.confirmed()
+            except PublishError as exc:
+                self._record_failure(batch.session, batch.ids, exc)
+                raise
+            self._mark_sent(batch.session, batch.ids)
+            batch.session.commit()
+        finally:
+            batch.session.close()
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(batch.ids))
+        return len(batch.ids)
+
+    def _record_failure(self, session: Session, ids: list[int], exc: BaseException) -> None:
+        o = self.outbox
+        session.execute(update(o).where(o.c.id.in_(ids))
+                        .values(attempts=o.c.attempts + 1, last_error=str(exc)[:2000]))
+        session.commit()
+
+    def _mark_sent(self, session: Session, ids: list[int]) -> None:
+        o = self.outbox
+        if self.engine.dialect.name == "postgresql":
+            # One array parameter: the same statement for every batch (compiled once).
+            session.execute(_pg_mark_sent(o), {"ids": ids})
+        else:
+            session.execute(update(o).where(o.c.id.in_(ids)).values(sent_at=func.now()))
 
     def drain(self) -> int:
         """Publish until the outbox is empty (used by tests and at shutdown)."""
@@ -142,7 +243,7 @@ class OutboxRelay:
             while not stop.is_set():
                 try:
                     started = time.monotonic()
-                    sent = self.publish_batch()
+                    sent = self.publish_window(stop) if self.window > 1 else self.publish_batch()
                     failures = 0
                     broker.ok(started)
                     database.ok(started)
@@ -165,8 +266,8 @@ class OutboxRelay:
                         log.exception("outbox relay error")
                     stop.wait(min(10.0, 0.2 * 2 ** min(failures, 6)))
                     continue
-                if sent >= self.batch_size:
-                    continue  # more waiting: no sleep
+                if sent >= self.batch_size and self.window <= 1:
+                    continue  # more waiting: no sleep (the window goes on until a short batch)
                 self._wait_for_work(stop)
         finally:
             unregister_waker(self.engine, self.wake)
@@ -216,3 +317,23 @@ class OutboxRelay:
                 log.debug("outbox LISTEN connection lost (%s); reconnecting", exc)
                 outage("database").failed(exc, "outbox LISTEN")
                 stop.wait(1.0)
+
+
+@dataclass
+class _InFlight:
+    """A batch written to the broker, its rows still locked by its open transaction."""
+
+    session: Session
+    ids: list[int]
+    confirmed: Callable[[], None]
+
+
+def _nothing() -> None:
+    pass
+
+
+@lru_cache(maxsize=32)
+def _pg_mark_sent(outbox: Table) -> Update:
+    """``UPDATE … SET sent_at = now() WHERE id = ANY(:ids)``."""
+    ids = bindparam("ids", type_=postgresql.ARRAY(BigInteger()))
+    return update(outbox).where(outbox.c.id == any_(ids)).values(sent_at=func.now())

@@ -74,6 +74,7 @@ class ServiceBus:
         self.relay = OutboxRelay(
             engine, self.outbox, cast(Broker, _LazyBroker(self)), service=service,
             batch_size=settings.outbox_batch_size,
+            window=settings.outbox_window,
             safety_poll=settings.outbox_safety_poll,
             retention=timedelta(days=settings.outbox_retention_days),
             inbox=self.inbox,

@@ -36,6 +36,7 @@ class BusSettings:
     exchange: str = DEFAULT_EXCHANGE
     queue_prefix: str = "crm"  # lets several deployments (or test runs) share one broker
     outbox_batch_size: int = 100
+    outbox_window: int = 4  # relay batches written before the oldest one's confirms (PostgreSQL)
     outbox_safety_poll: float = 5.0
     outbox_retention_days: float = 7.0  # sent rows are deleted after this
     inbox_retention_days: float = 30.0  # far past any retry or replay of the same event
@@ -44,7 +45,9 @@ class BusSettings:
     max_reconnects: int | None = 30
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
     delivery_limit: int = 10
-    prefetch: int = 50
+    # Two batches: the next batch is already here while one commits (prefetch = batch left
+    # the consumer waiting a broker round trip after every commit, with batches of ~40).
+    prefetch: int = 100
     worker_health_port: int | None = None
     worker_health_host: str = "127.0.0.1"
     # Where the gateway serves each event type's JSON Schema (the events' ``dataschema``).
@@ -55,22 +58,24 @@ class BusSettings:
         env = os.environ if environ is None else environ
         d = cls()
         reconnects = env.get("EVENTS_MAX_RECONNECTS")
+        consumer_batch = int(env.get("EVENTS_CONSUMER_BATCH") or d.consumer_batch)
         return cls(
             broker_url=env.get("EVENTS_BROKER_URL") or d.broker_url,
             exchange=env.get("EVENTS_EXCHANGE") or d.exchange,
             queue_prefix=env.get("EVENTS_QUEUE_PREFIX") or d.queue_prefix,
             outbox_batch_size=int(env.get("OUTBOX_BATCH_SIZE") or d.outbox_batch_size),
+            outbox_window=int(env.get("OUTBOX_WINDOW") or d.outbox_window),
             outbox_safety_poll=float(env.get("OUTBOX_SAFETY_POLL") or d.outbox_safety_poll),
             outbox_retention_days=float(env.get("OUTBOX_RETENTION_DAYS") or d.outbox_retention_days),
             inbox_retention_days=float(env.get("INBOX_RETENTION_DAYS") or d.inbox_retention_days),
-            consumer_batch=int(env.get("EVENTS_CONSUMER_BATCH") or d.consumer_batch),
+            consumer_batch=consumer_batch,
             consumer_threads=int(env.get("EVENTS_CONSUMER_THREADS") or d.consumer_threads),
             # An empty EVENTS_MAX_RECONNECTS means "never give up".
             max_reconnects=d.max_reconnects if reconnects is None else _optional_int(reconnects),
             retry_delays=_delays(env["EVENTS_RETRY_DELAYS"]) if env.get("EVENTS_RETRY_DELAYS")
             else d.retry_delays,
             delivery_limit=int(env.get("EVENTS_DELIVERY_LIMIT") or d.delivery_limit),
-            prefetch=int(env.get("EVENTS_PREFETCH") or d.prefetch),
+            prefetch=int(env.get("EVENTS_PREFETCH") or 2 * consumer_batch),
             worker_health_port=_optional_int(env.get("WORKER_HEALTH_PORT")),
             worker_health_host=env.get("WORKER_HEALTH_HOST") or d.worker_health_host,
             dataschema_base_url=env.get("EVENTS_DATASCHEMA_BASE_URL") or d.dataschema_base_url,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -21,13 +23,16 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     event,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.dml import ReturningInsert
 
 from .envelope import Envelope
 
@@ -115,14 +120,33 @@ def claim_inbox_many(session: Session, inbox: Table, consumer: str, envs: list[E
                  for env in envs}.values())
     if not rows:
         return set()
-    stmt: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
-        stmt = postgresql.insert(inbox).values(rows).on_conflict_do_nothing()
-    elif dialect == "sqlite":
+        # Two array parameters instead of three per row: the statement is the same for every
+        # batch size, so it is compiled once (a VALUES list was compiled anew per batch).
+        params = {"consumer": consumer, "ids": [r["event_id"] for r in rows],
+                  "types": [r["event_type"] for r in rows]}
+        return set(session.execute(_pg_claim_many(inbox), params).scalars())
+    stmt: sqlite.Insert
+    if dialect == "sqlite":
         stmt = sqlite.insert(inbox).values(rows).on_conflict_do_nothing()
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
         raise RuntimeError(f"unsupported dialect {dialect}")
     return {row[0] for row in session.execute(stmt.returning(inbox.c.event_id))}
+
+
+@lru_cache(maxsize=32)
+def _pg_claim_many(inbox: Table) -> ReturningInsert[Any]:
+    """``INSERT … SELECT :consumer, unnest(:ids), unnest(:types) ON CONFLICT DO NOTHING
+    RETURNING event_id`` (the two arrays have the same length, so they unnest side by side)."""
+    source = select(
+        bindparam("consumer", type_=String()),
+        func.unnest(bindparam("ids", type_=postgresql.ARRAY(String()))),
+        func.unnest(bindparam("types", type_=postgresql.ARRAY(String()))),
+    )
+    return (postgresql.insert(inbox)
+            .from_select(["consumer", "event_id", "event_type"], source)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id))
 
 
 # --- in-process wake-up --------------------------------------------------------------------

@@ -29,7 +29,7 @@ class ConsumerTopology:
     # Delays in seconds between attempts; len(retry_delays) retries, then parking.
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
     delivery_limit: int = 10
-    prefetch: int = 50
+    prefetch: int = 100
 
     @property
     def parking_queue(self) -> str:

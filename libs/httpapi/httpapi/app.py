@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 import flask_smorest
 from flask import Flask, Response, g, jsonify, request
@@ -40,6 +41,9 @@ from .problems import Problem, _from_http_exception
 from .schemas import ProblemSchema, utc_datetimes
 from .service import ServiceContext
 from .strictjson import schema_type_errors
+
+PRINCIPAL_HEADER = "X-CRM-Principal"  # who called, for a proxy's access line
+_PRINCIPAL_SAFE = "@._-:+!~*'()"
 
 log = logging.getLogger("httpapi")
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -121,6 +125,8 @@ def _install_request_context(app: Flask) -> None:
         principal = getattr(g, "principal", None)
         if principal is not None:
             request.environ[PRINCIPAL] = principal.sub
+            # For the access line of a native proxy in front (nginx hides it from clients).
+            resp.headers[PRINCIPAL_HEADER] = quote(principal.sub, safe=_PRINCIPAL_SAFE)
         return resp
 
     @app.teardown_request

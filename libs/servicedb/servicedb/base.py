@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import MetaData, String, Table, update
+from sqlalchemy import MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from .types import dialect_insert
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -31,17 +33,14 @@ class CodeCounterMixin:
 def next_code(session: Session, counter: type[DeclarativeBase], prefix: str, width: int = 6) -> str:
     """Take the next number for ``prefix`` inside the caller's transaction.
 
-    The UPDATE row lock serializes concurrent takers, so codes are unique and gap-free per
-    committed transaction (a rolled-back one releases its number).
+    One upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``): the first taker of a prefix
+    creates its row and concurrent first takers wait on it instead of failing on the primary
+    key; the row lock serializes later takers, so codes are unique and gap-free per committed
+    transaction (a rolled-back one releases its number).
     """
     table = cast(Table, counter.__table__)
-    row = session.execute(
-        update(table).where(table.c.prefix == prefix).values(value=table.c.value + 1)
-        .returning(table.c.value)
-    ).first()
-    if row is None:
-        session.execute(table.insert().values(prefix=prefix, value=1))
-        value = 1
-    else:
-        value = row[0]
+    stmt = dialect_insert(session, table).values(prefix=prefix, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.prefix],
+                                      set_={"value": table.c.value + 1})
+    value = session.execute(stmt.returning(table.c.value)).scalar_one()
     return f"{prefix}-{value:0{width}d}"

@@ -23,10 +23,11 @@ class NotifyContext(ServiceContext):
     senders: dict[str, Sender] = field(default_factory=dict)
     sms_provider: Any = None  # the configured provider (the recording one in development)
     webhooks: Any = None  # webhooks.dispatcher.WebhookDispatcher, when built
+    messages: Any = None  # messages.dispatcher.MessageDispatcher, when built
 
     def dispatch_messages(self) -> None:
-        """One pass of the e-mail / SMS dispatcher on this context's clock."""
-        done = dispatch_due(self.bus.session_factory, self.bus, self.senders, self.clock())
+        """One pass of the e-mail / SMS dispatcher on this context's clock: what is due now."""
+        done = dispatch_due(self.bus.session_factory, self.bus, self.senders, self.clock)
         if done:
             log.info("notify messages: %s", dict(done))
 
@@ -37,11 +38,11 @@ class NotifyContext(ServiceContext):
             log.info("notify greetings drafted: %s", dict(made))
 
     def background(self, stop: threading.Event) -> list[threading.Thread]:
-        threads = [
-            start_periodic(
-                f"{self.bus.service}-messages", self.settings.dispatch_interval, self.dispatch_messages, stop
-            )
-        ]
+        if self.messages is not None:
+            threads = self.messages.start(stop)
+        else:
+            every = self.settings.dispatch_interval
+            threads = [start_periodic(f"{self.bus.service}-messages", every, self.dispatch_messages, stop)]
         if self.webhooks is not None:
             threads += self.webhooks.start(stop)
         return threads

@@ -20,7 +20,9 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings(ServiceSettings):
-    dispatch_interval: float = 5.0  # NOTIFY_DISPATCH_INTERVAL: seconds between message passes
+    dispatch_interval: float = 5.0  # NOTIFY_DISPATCH_INTERVAL: seconds between message passes at most
+    dispatch_ahead: float = 5.0  # NOTIFY_DISPATCH_AHEAD: seconds before a due time its messages are claimed
+    send_workers: int = 4  # NOTIFY_SEND_WORKERS: threads handing messages to e-mail / SMS
     greetings_interval: float = 600.0  # NOTIFY_GREETINGS_INTERVAL: seconds between greeting passes
     smtp: SmtpSettings = field(default_factory=SmtpSettings)  # NOTIFY_SMTP_*
     sms_provider: str = "dev"  # NOTIFY_SMS_PROVIDER: dev (records) | http
@@ -31,6 +33,7 @@ class Settings(ServiceSettings):
     webhook_allow: tuple[str, ...] = ()
     webhook_workers: int = 4  # NOTIFY_WEBHOOK_WORKERS: threads per endpoint at most
     webhook_interval: float = 1.0  # NOTIFY_WEBHOOK_INTERVAL: seconds between scheduling passes
+    webhook_keepalive: bool = True  # NOTIFY_WEBHOOK_KEEPALIVE=0: a new connection per attempt
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,8 @@ class Settings(ServiceSettings):
         return cls(
             **cls.common_from_env(SERVICE, env),
             dispatch_interval=float(env.get("NOTIFY_DISPATCH_INTERVAL") or 5),
+            dispatch_ahead=float(env.get("NOTIFY_DISPATCH_AHEAD") or 5),
+            send_workers=int(env.get("NOTIFY_SEND_WORKERS") or 4),
             greetings_interval=float(env.get("NOTIFY_GREETINGS_INTERVAL") or 600),
             smtp=smtp,
             sms_provider=env.get("NOTIFY_SMS_PROVIDER") or "dev",
@@ -64,4 +69,5 @@ class Settings(ServiceSettings):
             webhook_allow=_csv(env.get("NOTIFY_WEBHOOK_ALLOW")),
             webhook_workers=int(env.get("NOTIFY_WEBHOOK_WORKERS") or 4),
             webhook_interval=float(env.get("NOTIFY_WEBHOOK_INTERVAL") or 1),
+            webhook_keepalive=(env.get("NOTIFY_WEBHOOK_KEEPALIVE") or "1").lower() in ("1", "true", "yes"),
         )

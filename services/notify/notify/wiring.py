@@ -13,6 +13,7 @@ from .channels.email import EmailSender
 from .channels.sms import HttpSmsProvider, RecordingSmsProvider, SmsProvider, SmsSender
 from .context import NotifyContext
 from .handlers import HandlerDeps, subscriptions
+from .messages.dispatcher import MessageDispatcher
 from .settings import Settings
 from .tables import Base
 from .webhooks import ssrf
@@ -57,6 +58,7 @@ def build(
     channels: dict[str, Sender] = {"email": EmailSender(settings.smtp), "sms": SmsSender(provider)}
     channels.update(senders or {})
     ctx = NotifyContext(settings=settings, bus=bus, clock=clock, senders=channels, sms_provider=provider)
+    ctx.messages = MessageDispatcher(bus.session_factory, bus, channels, clock, settings)
     ctx.webhooks = WebhookDispatcher(
         bus.session_factory,
         settings,

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import kombu
 import pytest
@@ -36,6 +37,16 @@ class RecordingAmqpBroker(AmqpBroker):
         super().publish(messages)  # returns only once the broker confirmed every message
         with self.lock:
             self.batches.append([m.message_id for m in messages])
+
+    def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
+        confirmed = super().publish_nowait(messages)  # what a running relay uses
+
+        def recorded() -> None:
+            confirmed()  # returns only once the broker confirmed every message
+            with self.lock:
+                self.batches.append([m.message_id for m in messages])
+
+        return recorded
 
     def published(self) -> list[str]:
         with self.lock:
@@ -184,4 +195,61 @@ def test_relay_is_woken_by_a_commit_in_another_process(sample_harness: SampleHar
 
     h.start_worker()
     h.wait_handled(ids, timeout=30)
+    h.assert_exactly_once(ids)
+
+
+class WindowBroker(AmqpBroker):
+    """The real adapter; the confirm of one chosen batch (by its position) fails, and each
+    waiter records which rows were already marked sent when it was called."""
+
+    def __init__(self, url: str, exchange: str, engine: Any, fail_batch: int | None = None) -> None:
+        super().__init__(url, exchange=exchange)
+        self.engine, self.fail_batch = engine, fail_batch
+        self.sent: list[list[str]] = []
+        self.in_flight_when_waited: list[int] = []
+
+    def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
+        confirmed = super().publish_nowait(messages)
+        position = len(self.sent)
+        self.sent.append([m.message_id for m in messages])
+
+        def wait() -> None:
+            self.in_flight_when_waited.append(len(self.sent) - position)
+            with self.engine.connect() as conn:  # committed state only
+                marked = conn.execute(text(
+                    "SELECT count(*) FROM event_outbox WHERE sent_at IS NOT NULL AND event_id = ANY(:ids)"),
+                    {"ids": self.sent[position]}).scalar_one()
+            assert marked == 0, "rows marked sent before their confirms"
+            confirmed()
+            if position == self.fail_batch:
+                raise PublishError("broker refused 1 message(s)")
+
+        return wait
+
+
+def test_the_relay_window_marks_only_confirmed_batches(sample_harness: SampleHarness) -> None:
+    """Batches are written ahead of their confirms; when one fails, those before it stay marked
+    and it and those after it are published again (the consumer's inbox drops the copies)."""
+    h = sample_harness
+    ids = h.emit(500)
+    h.bus.broker.declare(h.bus.topology)
+    broker = WindowBroker(h.amqp_url, h.bus.topology.exchange, h.engine, fail_batch=1)
+    relay = OutboxRelay(h.engine, sample.outbox, broker, service="sample", batch_size=100)
+    assert relay.window > 1
+    try:
+        with pytest.raises(PublishError):
+            relay.publish_window()
+        assert max(broker.in_flight_when_waited) > 1  # the next batch was out before a confirm
+        assert h.unsent() == 400  # the first batch only
+        backlog = relay.backlog()
+        assert backlog["max_attempts"] == 1 and "refused" in str(backlog["last_error"])
+        broker.fail_batch = None
+        assert relay.publish_window() == 400
+    finally:
+        broker.close()
+    assert h.unsent() == 0
+    published = [i for batch in broker.sent for i in batch]
+    assert set(published) == set(ids) and len(published) > len(ids)  # some went twice
+    h.start_worker()
+    h.wait_handled(ids, timeout=60)
     h.assert_exactly_once(ids)

@@ -6,6 +6,7 @@ hanging endpoint never delaying the others."""
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notify.models import Notification
+from notify.settings import Settings
 from notify.webhooks import service as webhooks
 from notify.webhooks import signing, ssrf
 from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -35,14 +37,23 @@ class Receiver:
     """A webhook receiver on 127.0.0.1: answers ``statuses`` in turn (then 204), or hangs until
     released when ``hang`` is set; keeps every request."""
 
-    def __init__(self, statuses: list[int] | None = None, hang: bool = False) -> None:
+    def __init__(
+        self, statuses: list[int] | None = None, hang: bool = False, keepalive: bool = False
+    ) -> None:
         self.statuses = list(statuses or [])
         self.requests: list[tuple[dict[str, str], bytes, float]] = []
         self.hang = hang
         self.release = threading.Event()
+        self.connections: list[Any] = []  # each accepted connection's socket
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keepalive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                receiver.connections.append(self.connection)
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body, time.monotonic()))
@@ -392,3 +403,90 @@ def test_a_hanging_endpoint_never_delays_the_others(
         ctx.webhooks.wake()
         for t in threads:
             t.join(10)
+
+
+# --- keep-alive ----------------------------------------------------------------------------------
+
+
+def test_keep_alive_reuses_one_checked_connection_and_checks_each_new_one(
+    db_url: str, isolated_bus: str, clock: FakeClock, receivers: list[Receiver]
+) -> None:
+    """Deliveries to one endpoint share a connection to the checked address; when the receiver
+    closes it, the next delivery resolves and checks again before it connects — and a name that
+    now points at a private address is refused without a socket."""
+    r = Receiver(keepalive=True)
+    receivers.append(r)
+    answers = {"hooks.test": "127.0.0.1"}
+    resolved: list[str] = []
+    connects: list[tuple[str, int]] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        resolved.append(host)
+        return [answers[host]]
+
+    def connector(ip: str, port: int, timeout: float) -> Any:
+        connects.append((ip, port))
+        return ssrf.system_connector(ip, port, timeout)
+
+    settings = dataclasses.replace(
+        Settings.from_env({}), webhook_development=True, webhook_allow=("127.0.0.1",), webhook_workers=1
+    )
+    ctx = build(db_url, "memory://", settings=settings, clock=clock, resolver=resolver, connector=connector)
+    port = r.server.server_address[1]
+    ep = _endpoint(ctx, f"http://hooks.test:{port}/hook")
+    for _ in range(3):
+        _events(ctx, 2)
+        ctx.webhooks.run_until_idle()
+    assert len(r.requests) == 6 and all(h["Host"] == f"hooks.test:{port}" for h, _, _ in r.requests)
+    assert (len(r.connections), resolved, connects) == (1, ["hooks.test"], [("127.0.0.1", port)])
+
+    r.connections[0].shutdown(socket.SHUT_RDWR)  # the receiver drops the idle connection
+    _events(ctx)
+    ctx.webhooks.run_until_idle()
+    assert len(r.requests) == 7 and len(r.connections) == 2 and resolved == ["hooks.test"] * 2
+
+    answers["hooks.test"] = "10.0.0.1"  # DNS now points inside: the next new connection is refused
+    r.connections[1].shutdown(socket.SHUT_RDWR)
+    _events(ctx)
+    ctx.webhooks.run_until_idle()
+    assert len(r.requests) == 7 and len(connects) == 2
+    failed = [d for d in _deliveries(ctx, ep.id) if d.state != "succeeded"]
+    assert [d.last_error for d in failed] == ["refused: hooks.test resolves to 10.0.0.1: private address"]
+
+
+def test_an_answer_over_the_size_cap_closes_its_connection(
+    db_url: str, isolated_bus: str, clock: FakeClock, receivers: list[Receiver]
+) -> None:
+    """A 500 with 5,000 bytes is read up to the cap (4,096) and its connection is not reused."""
+    r = Receiver(statuses=[500], keepalive=True)
+    receivers.append(r)
+    settings = dataclasses.replace(
+        Settings.from_env({}), webhook_development=True, webhook_allow=("127.0.0.1",), webhook_workers=1
+    )
+    ctx = build(db_url, "memory://", settings=settings, clock=clock)
+    ep = _endpoint(ctx, r.url)
+    _events(ctx, 1)
+    ctx.webhooks.run_until_idle()
+    _events(ctx, 2)
+    ctx.webhooks.run_until_idle()
+    assert len(r.requests) == 3 and len(r.connections) == 2  # a new one after the capped answer
+    assert sorted(d.last_status or 0 for d in _deliveries(ctx, ep.id)) == [204, 204, 500]
+
+
+def test_without_keep_alive_each_attempt_opens_a_connection(
+    db_url: str, isolated_bus: str, clock: FakeClock, receivers: list[Receiver]
+) -> None:
+    r = Receiver(keepalive=True)
+    receivers.append(r)
+    settings = dataclasses.replace(
+        Settings.from_env({}),
+        webhook_development=True,
+        webhook_allow=("127.0.0.1",),
+        webhook_workers=1,
+        webhook_keepalive=False,
+    )
+    ctx = build(db_url, "memory://", settings=settings, clock=clock)
+    _endpoint(ctx, r.url)
+    _events(ctx, 3)
+    ctx.webhooks.run_until_idle()
+    assert len(r.requests) == 3 and len(r.connections) == 3

@@ -93,3 +93,51 @@ def test_a_batch_claims_its_inbox_rows_in_one_statement_and_each_event_once(tmp_
         stop.set()
         worker.join(5)
     assert len(inserts) <= 4 and all(sql.lstrip().upper().startswith("INSERT") for sql in inserts)
+
+
+def test_a_batched_subscription_takes_consecutive_events_in_one_call(tmp_path: Any) -> None:
+    """``Subscription.batched``: one call for the batch's events (each once, duplicates
+    dropped by the inbox); a failing call falls back to one event at a time, so only the bad
+    event loses its effects."""
+    metadata = MetaData()
+    effects = Table("effects", metadata, Column("id", Integer, primary_key=True),
+                    Column("event_id", String(36)), Column("n", Integer))
+    _, inbox = define_tables(metadata)
+    engine = create_engine(f"sqlite:///{tmp_path}/batched.db")
+    metadata.create_all(engine)
+    calls: list[list[int]] = []
+
+    def handle_many(session: Session, items: list[tuple[Envelope, dict[str, Any]]]) -> None:
+        calls.append([data["n"] for _, data in items])
+        session.execute(effects.insert(), [{"event_id": env.id, "n": data["n"]} for env, data in items])
+        if any(data["n"] == 3 for _, data in items):
+            raise PermanentError("three is rejected")
+
+    topology = ConsumerTopology(queue="t.batched", bindings=(TYPE,), exchange="t", retry_delays=(60.0,))
+    consumer = EventConsumer("t.batched", sessionmaker(engine), inbox,
+                             {TYPE: Subscription.batched(handle_many)}, topology)
+    broker = InMemoryBroker()
+    broker.declare(topology)
+
+    def run(events: list[Envelope]) -> None:
+        broker.publish([OutgoingMessage(TYPE, e.to_bytes(), e.id) for e in events])
+        stop = threading.Event()
+        worker = threading.Thread(target=broker.consume_batches,
+                                  args=(topology, consumer.handle_batch, stop, 50))
+        worker.start()
+        try:
+            wait_for(lambda: broker.queue_depths(topology)[topology.queue] == 0, 10)
+        finally:
+            stop.set()
+            worker.join(5)
+
+    first = [new_event(source="t", type=TYPE, data={"n": n}) for n in (0, 1, 2)]
+    run([*first, first[0]])
+    assert calls == [[0, 1, 2]]  # one call, the duplicate dropped
+    calls.clear()
+    run([*first[:2], *(new_event(source="t", type=TYPE, data={"n": n}) for n in (3, 4))])
+    assert [0] not in calls and [1] not in calls  # the redelivered ones had no second effect
+    assert [3] in calls and [4] in calls  # the failing batch was redone one event at a time
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(effects.c.n)).scalars()) == [0, 1, 2, 4]
+    assert len(broker.list_parked(topology)) == 1

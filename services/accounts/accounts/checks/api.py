@@ -30,8 +30,8 @@ class Checks(MethodView):
         invoiced, cancelled or expires; held = every reason. Repeating an order id returns its
         check (a held one is evaluated again)."""
         try:
-            with web.operation(account_id) as op:
-                check, created = service.check(op, **body)
+            with web.check_operation(account_id, body["order_id"]) as (op, locked):
+                check, created = service.check(op, **body, locked=locked)
         except IntegrityError as exc:  # the same order id raced in on another account
             raise Problem(409, "Conflict", f"order {body['order_id']} is being checked elsewhere") from exc
         return check, 201 if created else 200

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Integer, ScalarSelect, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 import authn
@@ -162,6 +162,43 @@ class CreditPolicyChange(Base):
 def current(session: Session) -> CreditPolicy:
     row = session.get(CreditPolicyRow, 1)
     return CreditPolicy.from_dict(row.data if row else {})
+
+
+_DEFAULTS = CreditPolicy()
+_CACHE_KEY = "accounts.credit_policy"
+
+
+def version_column() -> ScalarSelect[int]:
+    """The stored policy's version as a scalar subquery, for a statement that reads it along
+    with other rows (NULL: no stored policy, the defaults)."""
+    return select(CreditPolicyRow.version).where(CreditPolicyRow.id == 1).scalar_subquery()
+
+
+def cached_or_defaults(session: Session) -> CreditPolicy:
+    """The policy this database connection read last (the defaults if none): a guess that
+    ``cached`` confirms once the caller has read the stored version."""
+    hit = session.connection().info.get(_CACHE_KEY)
+    return cast(CreditPolicy, hit[1]) if hit is not None else _DEFAULTS
+
+
+def cached(session: Session, version: int | None) -> CreditPolicy:
+    """The policy of stored ``version`` (read in the caller's statement) without a round trip
+    when this database connection has already read that version.
+
+    Every change goes through ``change``, which raises the version, so (connection, version)
+    names one policy; the cache lives in the pooled connection's ``info`` and dies with it.
+    """
+    if version is None:
+        return _DEFAULTS
+    info = session.connection().info
+    hit = info.get(_CACHE_KEY)
+    if hit is not None and hit[0] == version:
+        return cast(CreditPolicy, hit[1])
+    row = session.get(CreditPolicyRow, 1)
+    policy = CreditPolicy.from_dict(row.data if row else {})
+    if row is not None:
+        info[_CACHE_KEY] = (row.version, policy)
+    return policy
 
 
 def change(session: Session, actor: str, at: datetime, updates: Mapping[str, Any],

@@ -33,6 +33,8 @@ class Deal(Base):
     contract_on: Mapped[date | None] = mapped_column(Date)
     payment: Mapped[Decimal | None] = mapped_column(MONEY)
     payment_on: Mapped[date | None] = mapped_column(Date)
+    # The ledger's payment that 交款 posted (revision 0005; deals paid before it have none).
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("credit_payments.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -46,6 +46,8 @@ class DealSchema(Schema):
     contract_on = fields.Date(allow_none=True)
     payment = Money(allow_none=True)
     payment_on = fields.Date(allow_none=True)
+    payment_id = fields.String(allow_none=True, metadata={
+        "description": "the ledger payment 交款 posted (allocated to open charges oldest first)"})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 

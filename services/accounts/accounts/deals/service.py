@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, func, select
 from servicedb import next_code
 
 from ..credit import events
-from ..ledger.service import LedgerError, Op, check_currency
+from ..ledger.service import LedgerError, Op, check_currency, post_payment
 from ..models import Account, CodeCounter
 from . import rules
 from .models import Deal
@@ -51,6 +51,11 @@ def advance(op: Op, deal_id: str, *, stage: str, amount: Decimal, on: date | Non
     except rules.StageError as exc:
         raise LedgerError(str(exc), conflict=True) from exc
     _record(op, deal, stage, amount, on or op.today)
+    if stage == rules.PAYMENT:  # 交款: money received, so the ledger's too
+        payment, _ = post_payment(op, amount=amount, currency=deal.currency,
+                                  received_on=on or op.today, reference=f"deal {deal.code}",
+                                  allocations=None)
+        deal.payment_id = payment.id
     return deal
 
 

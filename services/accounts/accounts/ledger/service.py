@@ -21,6 +21,7 @@ from ..credit.policy import CreditPolicy
 from ..credit.state import business_date
 from ..holds import service as holds
 from ..models import Account
+from ..points import service as points
 from .models import Allocation, Charge, CreditNote, Payment
 
 
@@ -107,6 +108,9 @@ def post_charge(op: Op, *, order_id: str, amount: Decimal, currency: str | None,
             op.row.unapplied -= part
             op.row.outstanding -= part
     op.session.flush()
+    if lead_code is not None:  # a referred customer bought: its referrer's points (§2.8)
+        points.award_purchase_by_lead_code(op.session, op.emit, lead_code, amount,
+                                           source_key=f"charge:{order_id}", at=op.now)
     events.emit(op.session, op.emit, events.INVOICE_ISSUED, op.account, invoice_id=charge.id,
                 order_id=order_id, lead_code=lead_code, amount=amount, currency=currency,
                 issued_on=issued, due_on=due)

@@ -45,4 +45,5 @@ class ReferredLead(Base):
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    __table_args__ = (Index("ix_referred_leads_account", "account_id"),)
+    __table_args__ = (Index("ix_referred_leads_account", "account_id"),
+                      Index("ix_referred_leads_code", "lead_code"))  # a charge's lead (0005)

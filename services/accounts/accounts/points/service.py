@@ -1,7 +1,8 @@
 """Referral points (§2.8): an append-only ledger per account with a running balance.
 
 For the credit capability: ``award_purchase_points(session, emit, referred_lead_id, amount,
-source_key=…)`` credits the referrer when a referred customer buys on site.
+source_key=…)`` credits the referrer when a referred customer buys on site; the ledger calls
+``award_purchase_by_lead_code`` for every charge that names its originating lead.
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ def award_purchase_points(session: Session, emit: Emit, referred_lead_id: str, a
                  reason=f"referred customer {ref.lead_code} bought {amount:.2f} yuan",
                  source_key=f"purchase:{source_key}", at=at, actor="system",
                  referred_lead_code=ref.lead_code)
+
+
+def award_purchase_by_lead_code(session: Session, emit: Emit, lead_code: str, amount: Decimal, *,
+                                source_key: str, at: datetime) -> PointsEntry | None:
+    """``award_purchase_points`` for a charge that names its originating lead by code (the
+    ledger's ``lead_code``); None when no account referred that lead."""
+    lead_id = session.scalar(select(ReferredLead.lead_id).where(ReferredLead.lead_code == lead_code)
+                             .order_by(ReferredLead.registered_at).limit(1))
+    if lead_id is None:
+        return None
+    return award_purchase_points(session, emit, lead_id, amount, source_key=source_key, at=at)
 
 
 def ledger(session: Session, account_id: str, limit: int = 200) -> list[PointsEntry]:

@@ -23,6 +23,7 @@ from leads.intake.schemas import (
 )
 from leads.pipeline import service as pipeline_service
 from leads.web import SALES, _access, _ctx, _visible_lead
+from servicedb import read_one, read_rows
 
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Sales leads")
 def _fields(lead: Lead) -> dict[str, Any]:
@@ -62,29 +63,35 @@ class Leads(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Leads the caller may see, newest first, keyset-paginated."""
         principal = current_principal()
-        stmt = select(Lead).where(Lead.merged_into.is_(None))  # tombstones stay out of lists
+        # A Core read in one round trip (no ORM instances, no transaction): the hot list.
+        leads = Lead.__table__.c
+        stmt = select(Lead.__table__).where(leads.merged_into.is_(None))  # no tombstones
         if principal.is_admin or principal.kind == "apikey":
             pass
         elif principal.is_manager:
-            stmt = stmt.where(Lead.owner_team == principal.team)
+            stmt = stmt.where(leads.owner_team == principal.team)
         else:
-            stmt = stmt.where(Lead.owner_id == principal.sub)
+            stmt = stmt.where(leads.owner_id == principal.sub)
         for field in ("status", "source", "owner_id"):
             if query[field]:
-                stmt = stmt.where(getattr(Lead, field) == query[field])
-        stmt = newest_first(stmt, Lead.created_at, Lead.id, query)
-        with _ctx().bus.session_factory() as session:
-            rows = list(session.scalars(stmt))
-        return page(rows, query["limit"], key=lambda lead: (lead.created_at, lead.id))
+                stmt = stmt.where(leads[field] == query[field])
+        stmt = newest_first(stmt, leads.created_at, leads.id, query)
+        rows = read_rows(_ctx().bus.engine, stmt)
+        return page(rows, query["limit"], key=lambda lead: (lead["created_at"], lead["id"]))
 
 
 @blp.route("/<string:lead_id>")
 class LeadById(MethodView):
     @blp.response(200, LeadSchema)
     @require_roles(*SALES)
-    def get(self, lead_id: str) -> Lead:
-        with _ctx().bus.session_factory() as session:
-            return _visible_lead(session, lead_id)
+    def get(self, lead_id: str) -> dict[str, Any]:
+        """One lead (404 also when it is not the caller's, so ids reveal nothing)."""
+        # The hottest read: one SELECT without ORM or transaction (docs/performance.md).
+        lead = read_one(_ctx().bus.engine, select(Lead.__table__).where(Lead.__table__.c.id == lead_id))
+        if lead is None or not domain.can_view(current_principal(), domain.LeadAccess(
+                owner_id=lead["owner_id"], owner_team=lead["owner_team"])):
+            raise Problem(404, "Not Found", f"no lead {lead_id}")
+        return lead
 
 
 @blp.route("/<string:lead_id>/convert")

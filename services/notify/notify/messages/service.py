@@ -7,12 +7,12 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from eventbus import ServiceBus
 
@@ -85,39 +85,86 @@ def enqueue(
     return m, True
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[Message]:
-    """Due messages (and ones whose sender died mid-send), leased to this dispatcher: one
-    locking SELECT and one UPDATE for the whole batch."""
-    rows = list(
-        session.scalars(
-            select(Message)
-            .where(
-                Message.state.in_((rules.QUEUED, rules.DEFERRED, rules.SENDING)),
-                Message.next_attempt_at <= now,
+@dataclass(frozen=True)
+class Claimed:
+    """A message leased to this dispatcher: what its channel needs, its event snapshot, when it
+    is due (never sent earlier) and until when the lease holds (not started after that)."""
+
+    id: str
+    channel: str
+    outgoing: Outgoing
+    snap: dict[str, Any]
+    due: datetime
+    lease_until: datetime
+
+
+def claim_due(
+    session: Session, now: datetime, limit: int, *, ahead: timedelta = timedelta(0)
+) -> list[Claimed]:
+    """Messages due by ``now + ahead`` (and ones whose sender died mid-send), leased to this
+    dispatcher: one locking SELECT of the needed columns and one UPDATE for the whole batch.
+    ``ahead`` lets a dispatcher prepare a release (e.g. the end of quiet hours) before it is due;
+    each message is still sent no earlier than its ``due``."""
+    horizon = now + ahead
+    lease = horizon + LEASE
+    t: Any = Message.__table__
+    rows = session.execute(
+        select(
+            t.c.id, t.c.channel, t.c.address, t.c.subject, t.c.body, t.c.language, t.c.audience,
+            t.c.recipient_id, t.c.purpose, t.c.attempts, t.c.event_type, t.c.subject_type,
+            t.c.subject_id, t.c.state, t.c.next_attempt_at,
+        )
+        .where(
+            or_(
+                and_(t.c.state.in_((rules.QUEUED, rules.DEFERRED)), t.c.next_attempt_at <= horizon),
+                and_(t.c.state == rules.SENDING, t.c.next_attempt_at <= now),  # the lease ran out
             )
-            .order_by(Message.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
         )
+        .order_by(t.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    session.execute(
+        update(t)
+        .where(t.c.id.in_([r.id for r in rows]))
+        .values(state=rules.SENDING, next_attempt_at=lease, updated_at=now)
     )
-    if rows:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_([m.id for m in rows]))
-            .values(state=rules.SENDING, next_attempt_at=now + LEASE, updated_at=now)
-            .execution_options(synchronize_session=False)
+    return [
+        Claimed(
+            r.id,
+            r.channel,
+            Outgoing(r.id, r.address, r.subject, r.body, r.language),
+            {
+                "message_id": r.id,
+                "channel": r.channel,
+                "audience": r.audience,
+                "recipient_id": r.recipient_id,
+                "purpose": r.purpose,
+                "state": rules.SENDING,
+                "reason": None,
+                "attempts": r.attempts,
+                "event_type": r.event_type,
+                "subject_type": r.subject_type,
+                "subject_id": r.subject_id,
+                "at": now.isoformat(),
+            },
+            now if r.state == rules.SENDING else max(r.next_attempt_at, now),
+            lease,
         )
-        for m in rows:  # the in-memory rows match the UPDATE, without a flush per row
-            set_committed_value(m, "state", rules.SENDING)
-            set_committed_value(m, "next_attempt_at", now + LEASE)
-            set_committed_value(m, "updated_at", now)
-    return rows
+        for r in rows
+    ]
 
 
 def record_sent(
-    session: Session, bus: ServiceBus, sent: list[tuple[dict[str, Any], str | None]], now: datetime
+    session: Session,
+    bus: ServiceBus,
+    sent: list[tuple[dict[str, Any], str | None, datetime]],
+    now: datetime | None = None,
 ) -> int:
-    """Mark a batch sent (only rows still leased to us) and announce each, set-based."""
+    """Mark a batch sent (only rows still leased to us) and announce each, set-based; each item
+    is (snapshot, provider reference, when the provider took it)."""
     if not sent:
         return 0
     table: Any = Message.__table__
@@ -126,15 +173,15 @@ def record_sent(
         .where(table.c.id == bindparam("b_id"), table.c.state == rules.SENDING)
         .values(
             state=rules.SENT,
-            sent_at=now,
-            updated_at=now,
+            sent_at=bindparam("b_at"),
+            updated_at=bindparam("b_at"),
             provider_ref=bindparam("b_ref"),
             attempts=table.c.attempts + 1,
             reason=None,
             next_attempt_at=None,
         )
     )
-    session.execute(stmt, [{"b_id": snap["message_id"], "b_ref": ref} for snap, ref in sent])
+    session.execute(stmt, [{"b_id": snap["message_id"], "b_ref": ref, "b_at": at} for snap, ref, at in sent])
     payloads = [
         (
             {
@@ -142,11 +189,11 @@ def record_sent(
                 "state": rules.SENT,
                 "reason": None,
                 "attempts": snap["attempts"] + 1,
-                "at": now.isoformat(),
+                "at": at.isoformat(),
             },
             snap["message_id"],
         )
-        for snap, _ in sent
+        for snap, _, at in sent
     ]
     emit_many(session, bus, MESSAGE_SENT, payloads)
     return len(sent)
@@ -192,57 +239,75 @@ def record_outcome(
     return m
 
 
+Outcome = tuple[Claimed, str | None, DeliveryError | None, datetime]
+
+
+def send_one(item: Claimed, senders: Mapping[str, Sender], at: datetime) -> Outcome:
+    ref, error = None, None
+    sender = senders.get(item.channel)
+    try:
+        if sender is None:
+            raise DeliveryError(f"channel {item.channel} is not configured", permanent=True)
+        ref = sender.send(item.outgoing)
+    except DeliveryError as exc:
+        error = exc
+    except Exception as exc:  # a sender bug must not kill the pass; the message records it
+        log.exception("sender %s failed", item.channel)
+        error = DeliveryError(f"{type(exc).__name__}: {exc}")
+    return item, ref, error, at
+
+
+SendAll = Callable[[list[Claimed]], list[Outcome]]
+
+
 def dispatch_due(
     session_factory: sessionmaker[Session],
     bus: ServiceBus,
     senders: Mapping[str, Sender],
-    now: datetime,
+    clock: Callable[[], datetime],
     limit: int = 500,
     record_every: int = 500,
+    *,
+    ahead: timedelta = timedelta(0),
+    batches: int = 1,
+    send_all: SendAll | None = None,
 ) -> Counter[str]:
-    """One dispatcher pass: claim, send each outside any transaction, record the outcomes in
-    batches (one commit per ``record_every`` messages). A crash between a send and its record
-    leaves the lease to run out and the message to go again: at-least-once, with the message id
-    as the idempotency key the channels pass on (SMTP Message-ID, SMS Idempotency-Key)."""
+    """One dispatcher pass: claim (up to ``batches`` x ``limit``, each batch its own short
+    transaction), send each outside any transaction (``send_all``: in order, each at its due
+    time; default one by one at once), record the outcomes in batches (one commit per
+    ``record_every`` messages). A crash between a send and its record leaves the lease to run
+    out and the message to go again: at-least-once, with the message id as the idempotency key
+    the channels pass on (SMTP Message-ID, SMS Idempotency-Key)."""
     done: Counter[str] = Counter()
-    with session_factory() as session, session.begin():
-        policy = current_policy(session)
-        claimed = [
-            (m.id, m.channel, Outgoing(m.id, m.address, m.subject, m.body, m.language), message_payload(m))
-            for m in claim_due(session, now, limit)
-        ]
-    outcomes: list[tuple[str, dict[str, Any], str | None, DeliveryError | None]] = []
-
-    def record() -> None:
+    now = clock()
+    claimed: list[Claimed] = []
+    for _ in range(batches):
+        with session_factory() as session, session.begin():
+            policy = current_policy(session)
+            batch = claim_due(session, now, limit, ahead=ahead)
+        claimed += batch
+        if len(batch) < limit:
+            break
+    if not claimed:
+        return done
+    done["claimed"] = len(claimed)
+    if send_all is None:
+        outcomes = [send_one(item, senders, clock()) for item in claimed]
+    else:
+        outcomes = send_all(claimed)
+    done["skipped"] = len(claimed) - len(outcomes)
+    for i in range(0, len(outcomes), record_every):
+        chunk = outcomes[i : i + record_every]
         with session_factory() as session, session.begin():
             done[rules.SENT] += record_sent(
-                session, bus, [(snap, ref) for _, snap, ref, err in outcomes if err is None], now
+                session, bus, [(item.snap, ref, at) for item, ref, err, at in chunk if err is None]
             )
-            for mid, _, ref, error in outcomes:
+            for item, ref, error, at in chunk:
                 if error is not None:
-                    m = record_outcome(session, mid, now, policy, bus.emit, ref, error)
+                    m = record_outcome(session, item.id, at, policy, bus.emit, ref, error)
                     if m is not None:
                         done[m.state] += 1
-        outcomes.clear()
-
-    for mid, channel, out, snap in claimed:
-        ref, error = None, None
-        sender = senders.get(channel)
-        try:
-            if sender is None:
-                raise DeliveryError(f"channel {channel} is not configured", permanent=True)
-            ref = sender.send(out)
-        except DeliveryError as exc:
-            error = exc
-        except Exception as exc:  # a sender bug must not kill the pass; the message records it
-            log.exception("sender %s failed", channel)
-            error = DeliveryError(f"{type(exc).__name__}: {exc}")
-        outcomes.append((mid, snap, ref, error))
-        if len(outcomes) >= record_every:
-            record()
-    if outcomes:
-        record()
-    return done
+    return +done
 
 
 def record_refused(

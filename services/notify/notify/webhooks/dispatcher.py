@@ -1,6 +1,13 @@
 """Webhook delivery: a scheduler claims due deliveries and hands each to its endpoint's own
 thread pool, so a slow or dead endpoint only ever occupies its own threads (at most
-``webhook_workers`` in flight per endpoint) and never delays the others."""
+``webhook_workers`` in flight per endpoint) and never delays the others. Each endpoint also has
+its own keep-alive connections (``ssrf.ConnectionPool``): a delivery to a healthy endpoint costs
+no TCP/TLS handshake, and every new connection is checked (resolve, SSRF rules) before it opens.
+
+An endpoint answering fast gets a deeper queue (``FAST_DEPTH`` x workers claimed ahead) so a
+backlog drains in few scheduling passes; a slow or failing one stays at ``SLOW_DEPTH`` x workers,
+and a claimed delivery whose lease would run out before its attempt could end is not started
+(it is claimed again later), so nothing is sent twice because it waited too long."""
 
 from __future__ import annotations
 
@@ -28,6 +35,8 @@ from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger(__name__)
 Emit = Callable[[Session, str, dict[str, Any], str | None], object]
+SLOW_DEPTH, FAST_DEPTH = 2, 8  # deliveries claimed per worker thread: unknown/slow, fast endpoint
+FAST_SECONDS = 0.5  # an endpoint whose recent attempts succeed within this is "fast"
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class Job:
     secrets: list[str]
     event_id: str
     body: bytes
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class WebhookDispatcher:
         self.connector = connector or ssrf.system_connector
         self.ssl_context = ssl_context
         self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._connections: dict[str, ssrf.ConnectionPool] = {}
+        self._fast: dict[str, bool] = {}  # endpoint → its last attempt succeeded within FAST_SECONDS
         self._inflight: dict[str, int] = defaultdict(int)
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
@@ -79,8 +91,20 @@ class WebhookDispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    def _depth(self, endpoint_id: str) -> int:
+        return self.settings.webhook_workers * (FAST_DEPTH if self._fast.get(endpoint_id) else SLOW_DEPTH)
+
     def _capacity(self, endpoint_id: str) -> int:
-        return max(0, self.settings.webhook_workers * 2 - self._inflight[endpoint_id])
+        return max(0, self._depth(endpoint_id) - self._inflight[endpoint_id])
+
+    def connections(self, endpoint_id: str) -> ssrf.ConnectionPool:
+        with self._lock:
+            pool = self._connections.get(endpoint_id)
+            if pool is None:
+                pool = self._connections[endpoint_id] = ssrf.ConnectionPool(
+                    self.settings.webhook_workers, keepalive=self.settings.webhook_keepalive
+                )
+            return pool
 
     def run_once(self, limit: int = 500) -> int:
         """Claim what is due (within each endpoint's capacity) and start it; returns how many."""
@@ -96,6 +120,10 @@ class WebhookDispatcher:
             )
             with self._lock:
                 capacity = {ep.id: min(self._capacity(ep.id), limit) for ep in endpoints}
+                gone = [i for i in self._connections if i not in capacity]
+                closed = [self._connections.pop(i) for i in gone]
+            for pool in closed:  # disabled or deleted endpoints keep no connections
+                pool.close()
             chosen: list[tuple[WebhookDelivery, WebhookEndpoint]] = []
             for ep in endpoints:
                 if capacity[ep.id] <= 0:
@@ -131,12 +159,15 @@ class WebhookDispatcher:
                 if chosen
                 else {}
             )
+            bodies = {
+                e.id: json.dumps(e.payload, ensure_ascii=False, separators=(",", ":")).encode()
+                for e in events.values()
+            }
+            secrets = {ep.id: service.active_secrets(ep, now) for ep in endpoints}
             for d, ep in chosen:
-                event = events.get(d.event_id)
-                if event is None:
+                if d.event_id not in bodies:
                     continue
-                body = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")).encode()
-                jobs.append(Job(d.id, ep.id, ep.url, service.active_secrets(ep, now), event.id, body))
+                jobs.append(Job(d.id, ep.id, ep.url, secrets[ep.id], d.event_id, bodies[d.event_id], lease))
         for job in jobs:
             self._submit(job, policy)
         return len(jobs)
@@ -157,27 +188,39 @@ class WebhookDispatcher:
         with self._lock:
             self._inflight[endpoint_id] -= 1
             self._futures.discard(future)
-        self._wake.set()
+            # Another scheduling pass once half the endpoint's queue is free, not per attempt.
+            low = self._inflight[endpoint_id] <= self._depth(endpoint_id) // 2
+        if low:
+            self._wake.set()
 
     # --- one attempt -----------------------------------------------------------------------
+    def _check(self, url: str) -> ssrf.Target:
+        """Before each new connection: resolve again and apply the SSRF rules."""
+        return ssrf.check_url(
+            url,
+            development=self.settings.webhook_development,
+            allow=self.settings.webhook_allow,
+            resolver=self.resolver,
+        )
+
     def _attempt(self, job: Job, policy: NotifyPolicy) -> None:
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
         latency = 0
+        now = self.clock()
+        if job.lease_until is not None and now + timedelta(
+            seconds=policy.webhook_timeout_seconds + 1
+        ) > job.lease_until:
+            return  # waited too long in the queue: the lease runs out and it is claimed again
         try:
-            target = ssrf.check_url(
-                job.url,
-                development=self.settings.webhook_development,
-                allow=self.settings.webhook_allow,
-                resolver=self.resolver,
-            )
-            timestamp = int(self.clock().timestamp())
+            timestamp = int(now.timestamp())
             headers = signing.headers(job.event_id, timestamp, job.body, job.secrets)
-            resp = ssrf.post(
-                target,
+            resp = self.connections(job.endpoint_id).post(
+                job.url,
                 job.body,
                 headers,
+                check=self._check,
                 timeout=policy.webhook_timeout_seconds,
                 max_bytes=policy.webhook_max_response_bytes,
                 connector=self.connector,
@@ -190,6 +233,7 @@ class WebhookDispatcher:
             error = f"refused: {exc}"
         except Exception as exc:  # noqa: BLE001 - any network failure is a failed attempt
             error = f"{type(exc).__name__}: {exc}"[:500]
+        self._fast[job.endpoint_id] = error is None and latency <= FAST_SECONDS * 1000
         self._results.put(_Outcome(job.delivery_id, policy, status, latency, excerpt, error))
         if self._recorder is None:  # not started (tests, tools): record at once
             self.flush()
@@ -281,5 +325,9 @@ class WebhookDispatcher:
         with self._lock:
             pools = list(self._pools.values())
             self._pools.clear()
+            connections = list(self._connections.values())
+            self._connections.clear()
         for pool in pools:
             pool.shutdown(wait=False, cancel_futures=True)
+        for conns in connections:
+            conns.close()

@@ -3,11 +3,13 @@ and no over-commit under 50 concurrent checks on real PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from accounts.app import create_app
 from accounts.wiring import build
@@ -128,3 +130,109 @@ def test_fifty_concurrent_checks_never_over_commit(  # type: ignore[no-untyped-d
     view = app.test_client().get(f"{A}/{account}/credit", headers=admin).json
     assert view["reserved"] == "1000.00" and view["available"] == "0.00"
     ctx.bus.engine.dispose()
+
+
+class _Statements:
+    """The statements an engine sends (BEGIN/COMMIT apart) while counting."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine, self.sent = engine, []
+
+    def _on(self, conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            self.sent.append(" ".join(statement.split()))
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._on)
+        return self.sent
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on)
+
+
+def test_a_check_is_two_statements_and_a_repeat_one(  # type: ignore[no-untyped-def]
+        api, post, hdr, finance, open_account, approve_archive, credit_ctx):
+    """The hot path: one statement locks the credit row and reads the account, the order's
+    check, the policy version and the default flag; then the check's INSERT with the credit
+    row's UPDATE (one statement on PostgreSQL, two on SQLite). A repeated approved order reads
+    once and writes nothing."""
+    account = open_account()
+    approve_archive(account)
+    _limit(api, post, finance, hdr, account, "1000.00")
+    orders = hdr("erp", "integration")
+    post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-0", "amount": "1.00"})
+    with _Statements(credit_ctx.bus.engine) as sent:
+        post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "100.00"})
+    assert sent[0].startswith("SELECT accounts.") and "JOIN credit_accounts" in sent[0]
+    if credit_ctx.bus.engine.dialect.name == "postgresql":
+        assert len(sent) == 2, sent
+        assert sent[0].endswith("FOR UPDATE OF credit_accounts")
+        assert sent[1].startswith("WITH new_check AS (INSERT INTO credit_checks")
+        assert "UPDATE credit_accounts SET reserved=(credit_accounts.reserved + " in sent[1]
+    else:  # SQLite: no FOR UPDATE (it serializes writers), no INSERT in a WITH
+        assert len(sent) == 3, sent
+        assert sent[1].startswith("INSERT INTO credit_checks")
+        assert sent[2].startswith("UPDATE credit_accounts")
+    with _Statements(credit_ctx.bus.engine) as sent:
+        post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "100.00"}, status=200)
+    assert len(sent) == 1, sent
+    with _Statements(credit_ctx.bus.engine) as sent:  # held: no reservation to write
+        post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-2", "amount": "5000.00"})
+    assert len(sent) <= 3 and not any(s.startswith("UPDATE credit_accounts") for s in sent), sent
+    view = api.get(f"{A}/{account}/credit", headers=finance).json
+    assert view["reserved"] == "101.00"
+
+
+def test_a_policy_change_reaches_the_next_check(  # type: ignore[no-untyped-def]
+        api, post, hdr, finance, admin, open_account, approve_archive):
+    """The policy is cached per connection by its version: a change applies at once, to the
+    default-liability months (the default flag is read again) and the reservation's life."""
+    account = open_account()
+    approve_archive(account)
+    _limit(api, post, finance, hdr, account, "1000.00")
+    post(f"{A}/{account}/charges", finance, {"order_id": "OLD", "amount": "10.00",
+                                             "issued_on": "2026-02-01", "due_on": "2026-03-01"})
+    orders = hdr("erp", "integration")
+    held = post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "1.00"})
+    assert [r["code"] for r in held["reasons"]] == ["overdue_beyond_2_months"]
+    resp = api.put(f"{A}/credit-policy", headers=admin, json={
+        "changes": {"default_liability_months": 4, "reservation_hours": 24}, "reason": "r"})
+    assert resp.status_code == 200, resp.json
+    passed = post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "1.00"},
+                  status=200)
+    assert passed["status"] == "reserved", passed
+    assert passed["expires_at"].startswith("2026-06-16T02:00:00")  # 24 h after 15 June 02:00 UTC
+    resp = api.put(f"{A}/credit-policy", headers=admin, json={
+        "changes": {"default_liability_months": 2}, "reason": "back"})
+    assert resp.status_code == 200
+    again = post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-2", "amount": "1.00"})
+    assert [r["code"] for r in again["reasons"]] == ["overdue_beyond_2_months"]
+
+
+def test_an_order_checked_after_the_lock_was_read_is_a_repeat(  # type: ignore[no-untyped-def]
+        api, post, hdr, finance, open_account, approve_archive, credit_ctx):
+    """The locking statement saw no check of the order, yet one was committed before the
+    insert (a retry racing its original): the insert yields, and the order is decided as a
+    repeat — the existing check, no second reservation."""
+    from accounts.checks import service
+    from accounts.credit import policy as credit_policy
+    from accounts.ledger.service import Op
+
+    account = open_account()
+    approve_archive(account)
+    _limit(api, post, finance, hdr, account, "1000.00")
+    orders = hdr("erp", "integration")
+    first = post(f"{A}/{account}/credit/checks", orders, {"order_id": "SO-1", "amount": "100.00"})
+    now = credit_ctx.clock()
+    with credit_ctx.bus.session_factory() as session, session.begin():
+        locked = service.lock(session, account, "SO-1", now.date())
+        assert locked is not None and locked.existing is not None
+        stale = dataclasses.replace(locked, existing=None)  # as if read before the commit
+        session.expunge(locked.existing)
+        op = Op(session=session, emit=credit_ctx.bus.emit, account=locked.account, row=locked.row,
+                policy=credit_policy.cached(session, locked.policy_version), now=now, actor="erp")
+        found, created = service.check(op, order_id="SO-1", amount=Decimal("100.00"), currency=None,
+                                       locked=stale)
+        assert (found.id, found.status, created) == (first["id"], "reserved", False)
+    view = api.get(f"{A}/{account}/credit", headers=finance).json
+    assert view["reserved"] == "100.00"

@@ -60,3 +60,35 @@ def test_deal_stages_deposit_events_and_registers(api, post, hdr, open_account, 
     assert empty.status_code == 200 and "rep1" not in empty.get_data(as_text=True)
     assert api.get("/api/v1/accounts/deal-registers/sales?from=2026-06-01&until=2026-07-01",
                    headers=rep).status_code == 403
+
+
+def test_payment_stage_posts_a_payment_to_the_ledger(  # type: ignore[no-untyped-def]
+        api, post, hdr, open_account):
+    """交款 is money received: the deal's payment is posted to the ledger (reference: the
+    deal's code), allocated to open charges oldest first, the rest kept as cash on account."""
+    account = open_account(owner_id="rep1", owner_team="east")
+    rep, finance = hdr("rep1", "sales_rep", team="east"), hdr("finance", "finance")
+    older = post(f"{A}/{account}/charges", finance, {"order_id": "SO-1", "amount": "1000.00",
+                                                     "issued_on": "2026-05-01", "due_on": "2026-05-31"})
+    newer = post(f"{A}/{account}/charges", finance, {"order_id": "SO-2", "amount": "3000.00",
+                                                     "issued_on": "2026-06-01", "due_on": "2026-07-01"})
+    deal = post(f"{A}/{account}/deals", rep, {"stage": "small_deposit", "amount": "500.00"})
+    url = f"{A}/{account}/deals/{deal['id']}/stages"
+    assert deal["payment_id"] is None
+    post(url, rep, {"stage": "large_deposit", "amount": "1000.00"}, status=200)
+    contract = post(url, rep, {"stage": "contract", "amount": "5000.00"}, status=200)
+    assert contract["payment_id"] is None  # deposits and contracts move no ledger money
+    view = api.get(f"{A}/{account}/credit", headers=finance).json
+    assert (view["outstanding"], view["unapplied"]) == ("4000.00", "0.00")
+
+    paid = post(url, rep, {"stage": "payment", "amount": "4500.00", "on": "2026-06-12"}, status=200)
+    assert paid["stage"] == "payment" and paid["payment_id"]
+    view = api.get(f"{A}/{account}/credit", headers=finance).json
+    assert (view["outstanding"], view["unapplied"]) == ("0.00", "500.00")
+    charges = {c["order_id"]: c for c in api.get(f"{A}/{account}/charges", headers=finance).json["items"]}
+    assert charges["SO-1"]["id"] == older["id"] and charges["SO-2"]["id"] == newer["id"]
+    assert (charges["SO-1"]["paid"], charges["SO-2"]["paid"]) == ("1000.00", "3000.00")
+    assert charges["SO-1"]["settled_on"] == charges["SO-2"]["settled_on"] == "2026-06-12"
+    # once paid, never twice: the stage is refused and the ledger unchanged
+    assert api.post(url, headers=rep, json={"stage": "payment", "amount": "1.00"}).status_code == 409
+    assert api.get(f"{A}/{account}/credit", headers=finance).json["unapplied"] == "500.00"

@@ -85,3 +85,31 @@ def test_invoice_payment_oldest_first_and_credit_note(  # type: ignore[no-untype
     assert later["paid"] == "25.00"  # cash on account applied to the next charge
     assert post(f"{A}/{account}/charges", finance, {"order_id": "SO-3", "amount": "1.00"},
                 status=409)["status"] == 409
+
+
+def test_a_charge_for_a_referred_lead_earns_its_referrer_purchase_points(  # type: ignore[no-untyped-def]
+        api, post, finance, admin, open_account, credit_ctx):
+    """§2.8: 100 points per 1,000 yuan a referred customer buys. The charge names the
+    originating lead (``lead_code``); the account that referred that lead earns the points,
+    once per order; a charge without a referred lead earns nothing."""
+    from datetime import UTC, datetime
+
+    from accounts.points.service import note_referral
+
+    referrer, customer = open_account("Old Friend Ltd"), open_account("New Customer Ltd")
+    with credit_ctx.bus.session_factory() as session, session.begin():
+        note_referral(session, lead_id="lead-31", lead_code="L-000031", account_id=referrer,
+                      at=datetime(2026, 6, 1, tzinfo=UTC))
+    post(f"{A}/{customer}/charges", finance, {"order_id": "SO-1", "amount": "2500.00",
+                                              "lead_code": "L-000031"})
+    post(f"{A}/{customer}/charges", finance, {"order_id": "SO-2", "amount": "900.00",
+                                              "lead_code": "L-000031"})  # under 1,000: none
+    post(f"{A}/{customer}/charges", finance, {"order_id": "SO-3", "amount": "5000.00",
+                                              "lead_code": "L-000099"})  # nobody referred it
+    post(f"{A}/{customer}/charges", finance, {"order_id": "SO-4", "amount": "5000.00"})
+    points = api.get(f"{A}/{referrer}/points", headers=admin).json
+    assert points["balance"] == 200
+    assert [(e["points"], e["referred_lead_code"]) for e in points["items"]] == [(200, "L-000031")]
+    assert api.get(f"{A}/{customer}/points", headers=admin).json["balance"] == 0
+    awarded = outbox_events(credit_ctx.bus, "accounts.points.awarded.v1")
+    assert [(e["data"]["account_id"], e["data"]["points"]) for e in awarded] == [(referrer, 200)]
