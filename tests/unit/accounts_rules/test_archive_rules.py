@@ -1,6 +1,18 @@
 """The archive's pure rules (accounts.archive.rules, accounts.grading.rules): the unified social
 credit code, who may do what, bank-account masking, formula neutralising, field changes, live
-tax numbers, the grade score and bands (mutation-tested)."""
+tax numbers, the grade score and bands.
+
+Mutation-tested (``make mutation``, cosmic-ray, these tests only). archive/rules.py: 242 mutants,
+190 killed; grading/rules.py: 85, 74 killed. Every survivor is equivalent:
+- operators in annotations (``str | None``, ``int | Decimal``): never evaluated (postponed
+  annotations), 44 + 11;
+- the check character ``(31 - total % 31) % 31``: ``- 31`` or ``+ 31`` inside, ``- 31`` outside
+  (a negative index of a 31-character alphabet), ``total ** 31`` (Fermat: ≡ total mod 31) and
+  ``31 ^ x`` (= 31 - x below 32) give the same character, 5;
+- ``is not`` for ``!=`` on the check character: one-character strings are shared objects, 1;
+- ``<`` for ``!=`` in ``is_live``: "lost" and "rejected" sort after every other status and
+  archive state, so the two agree on every value the columns can hold, 2.
+"""
 
 from __future__ import annotations
 
