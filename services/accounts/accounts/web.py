@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from authn import Principal
 from authn.flask import current_principal
+from servicedb import read_connection
 
 from . import domain
 from .archive import rules as archive_rules
@@ -26,16 +27,11 @@ def ctx() -> AccountsContext:
 
 @contextmanager
 def reading() -> Iterator[Connection]:
-    """A connection for a read that needs no transaction (the card, a page of the list).
-
-    On PostgreSQL it runs in autocommit: each statement reads its own snapshot, as it does
-    under READ COMMITTED inside a transaction, minus the BEGIN and ROLLBACK round trips (two of
-    a card's four). SQLite keeps its transaction: the pool would reset the driver's isolation
-    setting that ``servicedb`` relies on."""
-    engine = ctx().bus.engine
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+    """A connection for a read that needs no transaction (the card, a page of the list):
+    ``servicedb.read_connection``, on PostgreSQL in autocommit, so each statement reads its own
+    snapshot, as it does under READ COMMITTED inside a transaction, minus the BEGIN and ROLLBACK
+    round trips (two of a card's four)."""
+    with read_connection(ctx().bus.engine) as conn:
         yield conn
 
 
@@ -43,12 +39,10 @@ def access(account: Account) -> domain.AccountAccess:
     return domain.AccountAccess(owner_id=account.owner_id, owner_team=account.owner_team)
 
 
-def visible_account(session: Session, account_id: str, *, lock: bool = False,
-                    with_contacts: bool = False) -> Account:
-    """The account, or 404 — also when it exists but is not the caller's, so ids reveal nothing.
-    ``with_contacts`` loads its contacts in the same query (the card)."""
-    options = [joinedload(Account.contacts)] if with_contacts else []
-    account = (session.get(Account, account_id, with_for_update=lock, options=options)
+def visible_account(session: Session, account_id: str, *, lock: bool = False) -> Account:
+    """The account, or 404 — also when it exists but is not the caller's, so ids reveal nothing
+    (the card's read, ``api.read_card``, answers the same way)."""
+    account = (session.get(Account, account_id, with_for_update=lock)
                if len(account_id) <= 36 else None)
     if account is None or not domain.scope_for(current_principal()).allows(access(account)):
         raise NotFound(f"no account {account_id}")
