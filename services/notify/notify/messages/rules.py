@@ -79,7 +79,7 @@ def message_id(key: str, recipient_id: str, channel: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, f"{key}|{recipient_id}|{channel}"))
 
 
-def zone(name: str / None, policy: NotifyPolicy) -> ZoneInfo:
+def zone(name: str | None, policy: NotifyPolicy) -> ZoneInfo:
     """The recipient's zone (the customer city's), falling back to the organisation default."""
     try:
         return ZoneInfo(name or policy.default_timezone)
