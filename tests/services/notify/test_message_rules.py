@@ -3,6 +3,7 @@ SMS rules, bounded retries and the idempotency key."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -135,3 +136,97 @@ def test_policy_values_are_checked_and_round_trip() -> None:
     with pytest.raises(PolicyError) as unknown:
         NotifyPolicy().with_changes(colour=1)
     assert set(unknown.value.errors) == {"colour"}
+
+
+# --- edges found by mutation testing (cosmic-ray on messages/rules.py) ------------------------------
+
+SH = rules.zone(None, POLICY)
+
+
+def test_quiet_windows_same_day_overnight_and_empty() -> None:
+    lunch = Quiet(time(12), time(14))
+    assert [lunch.contains(time(h, m)) for h, m in [(11, 59), (12, 0), (13, 0), (14, 0), (15, 0)]] == [
+        False, True, True, False, False,
+    ]
+    night = Quiet(time(21), time(8))
+    assert [night.contains(time(h, m)) for h, m in [(20, 59), (21, 0), (23, 0), (7, 59), (8, 0)]] == [
+        False, True, True, True, False,
+    ]
+    assert not any(Quiet(time(8), time(8)).contains(time(h)) for h in range(24))  # no window at all
+
+
+def test_staff_quiet_windows_end_the_same_day_or_the_next() -> None:
+    staff = MessageDraft(
+        channel=SMS, audience=STAFF, recipient_id="r", address="+86139", subject="s", body="b"
+    )
+    one_pm = datetime(2026, 12, 1, 13, 0, tzinfo=SH)
+    assert rules.next_allowed(one_pm, staff, POLICY, Quiet(time(12), time(14))) == datetime(
+        2026, 12, 1, 14, 0, tzinfo=SH
+    )
+    nine_pm = datetime(2026, 12, 1, 21, 0, tzinfo=SH)  # the first minute of the window
+    assert rules.next_allowed(nine_pm, staff, POLICY, Quiet(time(21), time(8))) == datetime(
+        2026, 12, 2, 8, 0, tzinfo=SH
+    )
+
+
+def test_critical_customer_messages_still_wait_for_the_morning() -> None:
+    morning = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    assert rules.next_allowed(TUE_2230_SH, sms(critical=True), POLICY) == morning
+
+
+def test_only_marketing_email_waits_for_its_weekdays() -> None:
+    friday_noon = datetime(2026, 12, 4, 12, 0, tzinfo=SH)
+    assert rules.next_allowed(friday_noon, sms(purpose="marketing"), POLICY) == friday_noon  # an SMS
+    greeting = sms(channel=EMAIL, purpose="greeting", address="wang@x.cn")
+    assert rules.next_allowed(friday_noon, greeting, POLICY) == friday_noon
+    mail = sms(channel=EMAIL, purpose="marketing", address="wang@x.cn")
+    monday_noon = datetime(2026, 12, 7, 12, 0, tzinfo=SH)
+    assert rules.next_allowed(monday_noon, mail, POLICY) == datetime(2026, 12, 8, 8, 0, tzinfo=SH)
+    # Thursday night: quiet until Friday 08:00, then not a marketing day → Tuesday 08:00.
+    thursday_night = datetime(2026, 12, 3, 22, 30, tzinfo=SH)
+    assert rules.next_allowed(thursday_night, mail, POLICY) == datetime(2026, 12, 8, 8, 0, tzinfo=SH)
+    # Staff have no quiet window unless they chose one: Tuesday from midnight.
+    staff_mail = MessageDraft(
+        channel=EMAIL, audience=STAFF, recipient_id="r", address="r@x.cn", subject="s", body="b",
+        purpose="marketing",
+    )
+    assert rules.next_allowed(friday_noon, staff_mail, POLICY) == datetime(2026, 12, 8, 0, 0, tzinfo=SH)
+
+
+def test_customer_rules_apply_to_customer_sms_only() -> None:
+    saturday = datetime(2026, 12, 5, 10, 0, tzinfo=SH)
+    staff = MessageDraft(
+        channel=SMS, audience=STAFF, recipient_id="r", address="+86139", subject="s", body="b"
+    )
+    rules.check_customer_message(staff, POLICY, saturday)  # no title, no signature: staff
+    mail = sms(channel=EMAIL, address="wang@x.cn", salutation=None, sender_name=None, body="附件请查收。")
+    rules.check_customer_message(mail, POLICY, saturday)  # not held to the SMS opening and signature
+    plain = "王总,您好!明天上午10点上门。建州公司李四"
+    for purpose in ("alert", "reminder", "notice"):  # the phrase is for key-customer greetings only
+        rules.check_customer_message(sms(purpose=purpose, key_customer=True, body=plain), POLICY, saturday)
+    rules.check_customer_message(sms(purpose="greeting", body=plain), POLICY, saturday)  # not a key one
+
+
+def test_the_customers_weekend_is_saturday_and_sunday() -> None:
+    assert [rules.is_weekend(datetime(2026, 12, d, 10, 0, tzinfo=SH)) for d in (4, 5, 6, 7)] == [
+        False, True, True, False,
+    ]  # Friday, Saturday, Sunday, Monday
+
+
+def test_retry_schedule_is_read_in_order_and_unknown_zones_fall_back() -> None:
+    policy = NotifyPolicy(message_retry_seconds=(10, 60, 600, 3600))
+    assert [rules.retry_delay(n, policy) for n in range(1, 6)] == [
+        timedelta(seconds=10),
+        timedelta(seconds=60),
+        timedelta(seconds=600),
+        timedelta(seconds=3600),
+        None,
+    ]
+    assert rules.zone("Mars/Base", POLICY) == rules.zone("../etc/passwd", POLICY) == SH
+
+
+def test_rule_values_are_immutable() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Quiet(time(21), time(8)).start = time(22)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sms().body = "x"  # type: ignore[misc]

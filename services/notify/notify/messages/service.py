@@ -161,7 +161,6 @@ def record_sent(
     session: Session,
     bus: ServiceBus,
     sent: list[tuple[dict[str, Any], str | None, datetime]],
-    now: datetime | None = None,
 ) -> int:
     """Mark a batch sent (only rows still leased to us) and announce each, set-based; each item
     is (snapshot, provider reference, when the provider took it)."""

@@ -304,6 +304,7 @@ class ConnectionPool:
             if self.keepalive and not resp.will_close and resp.isclosed() and conn.sock is not None:
                 self._give(item)
             else:
+                resp.close()  # an answer over the size cap is left unread: its socket goes now
                 conn.close()
             return Response(
                 resp.status, data.decode("utf-8", "replace")[:1000], int((time.monotonic() - started) * 1000)
