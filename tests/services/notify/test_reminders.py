@@ -15,7 +15,7 @@ from notify.messages.models import Message
 from notify.models import Notification
 from notify.preferences.service import set_prefs
 from notify.wiring import NotifyContext
-from testkit.events import envelope, publish, running_worker, wait_settled
+from testkit.events import envelope, publish, running_worker, settled, wait_settled
 
 from .conftest import FakeClock
 
@@ -29,11 +29,14 @@ def _deliver(
     if event_id:
         env = type(env).from_dict({**env.to_dict(), "id": event_id})
     with running_worker(ctx.bus) as bus:
+        # The bus counts settlements over its life: wait for this call's own (a test that
+        # delivers twice saw the first event's count and read before the second was handled).
+        handled, duplicate = settled(bus, "handled"), settled(bus, "duplicate")
         for _ in range(times):
             publish(bus, env)
-        wait_settled(bus, "handled")
+        wait_settled(bus, "handled", handled + 1)
         if times > 1:
-            wait_settled(bus, "duplicate", times - 1)
+            wait_settled(bus, "duplicate", duplicate + times - 1)
 
 
 def _notes(ctx: NotifyContext) -> dict[str, Notification]:
