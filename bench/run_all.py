@@ -10,14 +10,15 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 BENCHMARKS = [
-    ("eventbus_throughput.py", ["--events", "5000", "--consumers", "2", "--rounds", "2"]),
+    ("eventbus_throughput.py", ["--events", "20000", "--consumers", "2", "--rounds", "2"]),
     ("slice_latency.py", ["--samples", "100"]),
     ("gateway_overhead.py", ["--seconds", "10"]),
     ("service_hotpath.py", ["--requests", "300", "--rounds", "5"]),
     ("leads_dedupe.py", []),
     ("support_tickets.py", []),
     ("accounts_archive.py", []),
-    ("accounts_credit.py", []),
+    ("accounts_credit.py", ["--compare"]),
+    ("notify_webhooks.py", []),
 ]
 
 
