@@ -84,8 +84,15 @@ class EventConsumer:
     def _settle(self, outcome: str, env: Envelope | None = None, delivery: Delivery | None = None,
                 seconds: float | None = None, error: str | None = None) -> None:
         """Count the outcome and write the event's one log line (handled, duplicate, retried,
-        parked at INFO/WARNING/ERROR; ignored at DEBUG)."""
-        EVENTS_HANDLED.labels(self.name, outcome).inc()
+        parked at INFO/WARNING/ERROR; ignored at DEBUG). The line is written before the count
+        moves, so whoever sees the count (a dashboard, a test) finds the line already there."""
+        try:
+            self._log_outcome(outcome, env, delivery, seconds, error)
+        finally:
+            EVENTS_HANDLED.labels(self.name, outcome).inc()
+
+    def _log_outcome(self, outcome: str, env: Envelope | None, delivery: Delivery | None,
+                     seconds: float | None, error: str | None) -> None:
         level = {"handled": logging.INFO, "duplicate": logging.INFO, "ignored": logging.DEBUG,
                  "retried": logging.WARNING}.get(outcome, logging.ERROR)
         if not log.isEnabledFor(level):
