@@ -438,15 +438,21 @@ class AmqpBroker(Broker):
                 self._all_publishers.append(pub)
         return pub
 
-    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        exchange = self.exchange
-        pub = self._publisher()
+    def _declared(self) -> set[str]:
+        """This thread's exchanges known to exist; the configured one is declared once here
+        (and again after a failed publish, in case it was deleted)."""
         declared: set[str] | None = getattr(self._local, "declared_exchanges", None)
         if declared is None:
             declared = self._local.declared_exchanges = set()
-        if exchange not in declared:
-            self._declare_exchanges(exchange)
-            declared.add(exchange)
+        if self.exchange not in declared:
+            self._declare_exchanges(self.exchange)
+            declared.add(self.exchange)
+        return declared
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        exchange = self.exchange
+        pub = self._publisher()
+        declared = self._declared()
         try:
             pub.publish([(exchange, m.routing_key, m) for m in messages])
         except PublishError:
@@ -456,12 +462,7 @@ class AmqpBroker(Broker):
     def publish_nowait(self, messages: Sequence[OutgoingMessage]) -> Callable[[], None]:
         exchange = self.exchange
         pub = self._publisher()
-        declared: set[str] | None = getattr(self._local, "declared_exchanges", None)
-        if declared is None:
-            declared = self._local.declared_exchanges = set()
-        if exchange not in declared:
-            self._declare_exchanges(exchange)
-            declared.add(exchange)
+        declared = self._declared()
         try:
             ticket = pub.send([(exchange, m.routing_key, m) for m in messages])
         except PublishError:

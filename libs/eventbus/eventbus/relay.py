@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, Select, Table, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -70,6 +71,13 @@ class OutboxRelay:
         for counter in (OUTBOX_PUBLISHED, RELAY_FAILURES, RELAY_DATABASE_ERRORS):
             counter.labels(service)
 
+    def _unsent_batch(self) -> Select[Any]:
+        """The next batch of unsent rows, locked; rows other relays hold are skipped."""
+        o = self.outbox
+        return (select(o.c.id, o.c.event_id, o.c.event_type, o.c.envelope)
+                .where(o.c.sent_at.is_(None)).order_by(o.c.id).limit(self.batch_size)
+                .with_for_update(skip_locked=True))
+
     def publish_batch(self) -> int:
         """Publish at most one batch; returns how many rows were sent.
 
@@ -78,15 +86,8 @@ class OutboxRelay:
         A refused batch is rolled back except for its ``attempts``/``last_error`` columns,
         which tell an operator why the backlog grows.
         """
-        o = self.outbox
         with Session(self.engine) as session:
-            rows = session.execute(
-                select(o.c.id, o.c.event_id, o.c.event_type, o.c.envelope)
-                .where(o.c.sent_at.is_(None))
-                .order_by(o.c.id)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = session.execute(self._unsent_batch()).all()
             if not rows:
                 return 0
             ids = [r.id for r in rows]
@@ -137,16 +138,9 @@ class OutboxRelay:
         return sent
 
     def _claim_and_send(self) -> _InFlight | None:
-        o = self.outbox
         session = Session(self.engine)
         try:
-            rows = session.execute(
-                select(o.c.id, o.c.event_id, o.c.event_type, o.c.envelope)
-                .where(o.c.sent_at.is_(None))
-                .order_by(o.c.id)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = session.execute(self._unsent_batch()).all()
             if not rows:
                 session.close()
                 return None
