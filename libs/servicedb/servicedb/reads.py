@@ -5,17 +5,29 @@ SELECT, ROLLBACK) and builds an ORM instance with its identity-map state, which 
 of what a ``GET /<things>/{id}`` costs in CPU (docs/performance.md §1). A single SELECT needs no
 transaction: under READ COMMITTED it sees one consistent snapshot either way.
 
+On PostgreSQL, ``read_rows``/``read_one`` go one step further: a statement's SQL, bind and
+result processors are worked out once per statement shape (SQLAlchemy's own cache key, so the
+same shape with other values reuses them) and the rows come straight off a psycopg cursor on a
+pooled connection. Under a real server that skips about a quarter of a by-id request's CPU
+(``Connection.execute``'s context, result metadata and row objects; docs/performance.md §1).
+Statements whose SQL depends on their values (``IN`` lists, literal binds) take the ordinary
+path, and driver errors are re-raised as SQLAlchemy's, so outage handling sees what it expects.
+
 On SQLite (the embedded mode) the engine's transactions take the write lock at BEGIN, so reads
 there keep an ordinary connection: WAL readers outside a write transaction are never blocked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable
+from sqlalchemy import Connection, Engine, Executable, exc
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_PLAN_LIMIT = 512  # statement shapes kept per process; dynamic filters make a few dozen
 
 
 @contextmanager
@@ -32,12 +44,110 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
 
 def read_rows(engine: Engine, stmt: Executable) -> list[dict[str, Any]]:
     """Every row of a Core ``select`` as a dict (column name → value, column types applied)."""
+    rows = _fast_rows(engine, stmt, one=False)
+    if rows is not None:
+        return rows
     with read_connection(engine) as conn:
         return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
 def read_one(engine: Engine, stmt: Executable) -> dict[str, Any] | None:
     """The first row of a Core ``select`` as a dict, or None."""
+    rows = _fast_rows(engine, stmt, one=True)
+    if rows is not None:
+        return rows[0] if rows else None
     with read_connection(engine) as conn:
         row = conn.execute(stmt).mappings().first()
     return dict(row) if row is not None else None
+
+
+@dataclass
+class _Plan:
+    """What one statement shape needs on every execution, worked out once."""
+
+    compiled: SQLCompiler
+    sql: str
+    binds: dict[str, Callable[[Any], Any]]
+    escaped: dict[str, str]
+    names: list[str] = field(default_factory=list)
+    results: list[Callable[[Any], Any] | None] | None = None  # from the first cursor seen
+
+
+_plans: dict[tuple[Any, Any], Any] = {}  # a _Plan, or None: this shape takes the ordinary path
+_UNSEEN = object()
+
+
+def _plan(engine: Engine, stmt: Executable, key: Any) -> _Plan | None:
+    # compiled against the cache key (as the engine's own cache does), so that another
+    # statement of the same shape can pass its values in through ``construct_params``
+    compiled = stmt._compiler(engine.dialect, cache_key=key, column_keys=None,  # type: ignore[attr-defined]
+                              for_executemany=False, schema_translate_map=None)
+    if (not isinstance(compiled, SQLCompiler) or compiled.post_compile_params
+            or compiled.literal_execute_params or compiled.positional
+            or compiled.schema_translate_map or not compiled._result_columns):
+        return None
+    return _Plan(compiled=compiled, sql=compiled.string,
+                 binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
+                 escaped=dict(compiled.escaped_bind_names or {}),
+                 names=[entry.keyname for entry in compiled._result_columns])
+
+
+def _fast_rows(engine: Engine, stmt: Executable, *, one: bool) -> list[dict[str, Any]] | None:
+    """The rows through a cached plan, or None when this statement takes the ordinary path."""
+    if engine.dialect.driver != "psycopg":
+        return None
+    key = stmt._generate_cache_key()  # type: ignore[attr-defined]
+    if key is None:
+        return None
+    slot = (engine.dialect, key.key)
+    plan = _plans.get(slot, _UNSEEN)
+    if plan is _UNSEEN:
+        if len(_plans) >= _PLAN_LIMIT:
+            _plans.clear()
+        plan = _plans[slot] = _plan(engine, stmt, key)
+    if plan is None:
+        return None
+    values = plan.compiled.construct_params(extracted_parameters=key.bindparams, escape_names=False)
+    binds, escaped = plan.binds, plan.escaped
+    params = {escaped.get(name, name): binds[name](value) if name in binds else value
+              for name, value in values.items()}
+    # ``connect`` (not ``raw_connection``) so that a failed checkout is SQLAlchemy's error too
+    with engine.connect() as conn:
+        raw = conn.connection
+        dbapi: Any = raw.driver_connection
+        dbapi.autocommit = True  # no BEGIN/ROLLBACK around one SELECT (see module docstring)
+        try:
+            with dbapi.cursor() as cursor:
+                try:
+                    cursor.execute(plan.sql, params)
+                    fetched = cursor.fetchmany(1) if one else cursor.fetchall()
+                except engine.dialect.loaded_dbapi.Error as error:
+                    if engine.dialect.is_disconnect(error, dbapi, cursor):
+                        raw.invalidate(error)
+                    raise exc.DBAPIError.instance(
+                        plan.sql, params, error, engine.dialect.loaded_dbapi.Error,
+                        dialect=engine.dialect) from error
+                if plan.results is None:
+                    plan.results = _result_processors(engine, plan, cursor.description)
+        finally:
+            try:
+                dbapi.autocommit = False
+            except engine.dialect.loaded_dbapi.Error as error:  # a broken connection
+                raw.invalidate(error)
+    names, results = plan.names, plan.results
+    if not any(results):
+        return [dict(zip(names, row, strict=True)) for row in fetched]
+    return [{name: process(value) if process is not None else value
+             for name, process, value in zip(names, results, row, strict=True)}
+            for row in fetched]
+
+
+def _result_processors(engine: Engine, plan: _Plan,
+                       description: Any) -> list[Callable[[Any], Any] | None]:
+    """The column types' result processors for the driver's type codes, as SQLAlchemy's own
+    result metadata picks them."""
+    entries = plan.compiled._result_columns
+    if description is None or len(description) != len(entries):
+        raise RuntimeError(f"result columns differ from the compiled statement: {plan.sql}")
+    return [entry.type._cached_result_processor(engine.dialect, column.type_code)
+            for entry, column in zip(entries, description, strict=True)]
