@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    bindparam,
     create_engine,
     exc,
     func,
@@ -109,6 +110,21 @@ def test_a_cached_shape_reused_with_other_values(engine: Engine) -> None:
     assert by_stage(Stage.WON, 7) == []
 
 
+def test_a_statement_built_once_with_bind_parameters(engine: Engine) -> None:
+    """What the hot reads do: one statement object, values passed per call."""
+    stmt = select(things.c.n, things.c.name).where(things.c.id == bindparam("thing_id"))
+    for i in (2, 5, 3, 2):
+        params = {"thing_id": uuid.UUID(int=i + 1)}
+        expected = {"n": i, "name": None if i == 3 else f"thing {i}"}
+        assert read_one(engine, stmt, params) == expected
+        assert read_rows(engine, stmt, params) == [expected]
+        with read_connection(engine) as conn:
+            assert dict(conn.execute(stmt, params).mappings().one()) == expected
+    assert read_one(engine, stmt, {"thing_id": uuid.uuid4()}) is None
+    with pytest.raises(exc.SQLAlchemyError, match="thing_id"):  # refused, not sent as NULL
+        read_one(engine, stmt, {})
+
+
 def test_in_lists_take_the_ordinary_path_and_agree(engine: Engine) -> None:
     for wanted in ([1, 2], [5], [0, 3, 7]):
         stmt = select(things.c.n, things.c.name).where(things.c.n.in_(wanted)).order_by(things.c.n)
@@ -129,6 +145,24 @@ def test_postgresql_reads_use_a_cached_plan(pg_url: str) -> None:
     with engine.connect() as conn:
         assert conn.connection.driver_connection.autocommit is False
         assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_failed_checkout_is_sqlalchemys_error(pg_url: str) -> None:
+    """A server that stops answering after the first connection: the fast path's own checkout
+    raises SQLAlchemy's OperationalError, as ``engine.connect()`` would (the outage handling
+    answers 503 on it)."""
+    engine = filled(pg_url)
+    read_one(engine, select(things.c.n).where(things.c.n == 1))  # the dialect is set up
+    engine.pool.dispose()
+    engine.pool._creator = _refused  # type: ignore[attr-defined]
+    with pytest.raises(exc.OperationalError):
+        read_one(engine, select(things.c.n).where(things.c.n == 2))
+
+
+def _refused() -> Any:
+    import psycopg
+
+    return psycopg.connect("host=127.0.0.1 port=1 connect_timeout=2")
 
 
 def test_driver_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:

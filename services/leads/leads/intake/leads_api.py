@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from authn.flask import current_principal, require_roles
 from httpapi import Blueprint, Problem
@@ -80,6 +80,10 @@ class Leads(MethodView):
         return page(rows, query["limit"], key=lambda lead: (lead["created_at"], lead["id"]))
 
 
+# Built once: the expression and its cache key are not rebuilt on every read.
+_LEAD_BY_ID = select(Lead.__table__).where(Lead.__table__.c.id == bindparam("lead_id"))
+
+
 @blp.route("/<string:lead_id>")
 class LeadById(MethodView):
     @blp.response(200, LeadSchema)
@@ -87,7 +91,7 @@ class LeadById(MethodView):
     def get(self, lead_id: str) -> dict[str, Any]:
         """One lead (404 also when it is not the caller's, so ids reveal nothing)."""
         # The hottest read: one SELECT without ORM or transaction (docs/performance.md).
-        lead = read_one(_ctx().bus.engine, select(Lead.__table__).where(Lead.__table__.c.id == lead_id))
+        lead = read_one(_ctx().bus.engine, _LEAD_BY_ID, {"lead_id": lead_id})
         if lead is None or not domain.can_view(current_principal(), domain.LeadAccess(
                 owner_id=lead["owner_id"], owner_team=lead["owner_team"])):
             raise Problem(404, "Not Found", f"no lead {lead_id}")
