@@ -27,7 +27,7 @@ run: install
 proxy:
 	@tools/ensure-package.sh nginx nginx-light
 
-## Distributed mode: gunicorn web + worker(s) per service, gateway, kept running by a supervisor;
+## Distributed mode: web (crm-web) + worker(s) per service, gateway, kept running by a supervisor;
 ## local RabbitMQ and PostgreSQL. Scale: make up WORKERS=leads=2,notify=3 WEB=leads=4
 up: install proxy
 	CRM_WORKERS="$(WORKERS)" CRM_WEB="$(WEB)" $(BIN)/python deploy/local/localctl.py up

@@ -10,7 +10,7 @@ Requests are WSGI calls with a rep's token (verified once, then cached, in both)
 alternate the variants so that machine load hits both alike; CPU time (``time.process_time``)
 is what is compared, not wall time.
 
-With ``--http`` both variants also run under gunicorn (2 workers x 4 threads, as `make up`)
+With ``--http`` both variants also run under crm-web (2 workers x 4 threads, as `make up`)
 and closed-loop clients measure req/s and the server's CPU per request.
 
     python bench/service_hotpath.py [--requests 500] [--rounds 5] [--http] [--seconds 8]
@@ -63,7 +63,7 @@ def build_app(variant: str, db_url: str, verifier: Any) -> Any:
     with before_libraries() if variant == "before" else contextlib.nullcontext():
         ctx = build(db_url, "memory://", migrate=False)
         app = create_app(ctx, verifier=verifier)
-    httpapi.fastdump.ENABLED = variant == "after"  # for gunicorn: one variant per process
+    httpapi.fastdump.ENABLED = variant == "after"  # over HTTP: one variant per process
     return app
 
 
@@ -153,17 +153,17 @@ def in_process(db_url: str, requests: int, rounds: int) -> list[list[object]]:
     return rows
 
 
-# --- under gunicorn ------------------------------------------------------------------------
+# --- under crm-web -------------------------------------------------------------------------
 
-def gunicorn_app(variant: str) -> Any:
-    """``gunicorn 'service_hotpath:gunicorn_app("after")'``: the database and the public key
+def http_app() -> Any:
+    """``crm-web 'service_hotpath:http_app()'``: the variant, the database and the public key
     come from the environment the benchmark sets."""
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     from authn import Verifier
 
     key = load_pem_public_key(os.environ["BENCH_PUBLIC_KEY"].encode())
-    return build_app(variant, os.environ["BENCH_DB_URL"],
+    return build_app(os.environ["BENCH_VARIANT"], os.environ["BENCH_DB_URL"],
                      Verifier(public_keys=[key], issuer=os.environ["BENCH_ISSUER"]))
 
 
@@ -186,10 +186,9 @@ def over_http(db_url: str, seconds: float, clients: int, connections: int) -> li
     procs = {}
     for i, variant in enumerate(VARIANTS):
         procs[variant] = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:telemetry.gunicorn_conf",
-             "--bind", f"127.0.0.1:{base + i}", "--workers", "2", "--threads", "4",
-             "--worker-class", "gthread", f"service_hotpath:gunicorn_app({variant!r})"],
-            env={**env, "PROMETHEUS_MULTIPROC_DIR": ""}, cwd=str(ROOT / "bench"))
+            [str(Path(sys.executable).parent / "crm-web"), "--bind", f"127.0.0.1:{base + i}",
+             "--workers", "2", "--threads", "4", "service_hotpath:http_app()"],
+            env={**env, "PROMETHEUS_MULTIPROC_DIR": "", "BENCH_VARIANT": variant}, cwd=str(ROOT / "bench"))
     try:
         urls = {v: f"http://127.0.0.1:{base + i}" for i, v in enumerate(VARIANTS)}
         for url in urls.values():
@@ -240,7 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=500, help="WSGI calls per round and variant")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--http", action="store_true", help="also under gunicorn, over HTTP")
+    parser.add_argument("--http", action="store_true", help="also under crm-web, over HTTP")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4)
@@ -258,7 +257,7 @@ def main() -> None:
                      "after/before"), rows)
         if args.http:
             http_rows = over_http(db_url, args.seconds, args.clients, args.connections)
-            print_table(f"Same GET /api/v1/leads/{{id}} under gunicorn (2 workers x 4 threads), "
+            print_table(f"Same GET /api/v1/leads/{{id}} under crm-web (2 workers x 4 threads), "
                         f"{args.clients} client processes x {args.connections} connections, "
                         f"{args.seconds:.0f} s x 2 per variant",
                         ("libraries", "req/s", "p50 ms", "server CPU ms/req", "req/s ratio",

@@ -5,11 +5,11 @@ cat <<'USAGE'
 CRM image: one image for every process; the command chooses the role.
 
   Service web (SERVICE = leads | accounts | support | notify), port 8000:
-    gunicorn -c python:telemetry.gunicorn_conf --bind 0.0.0.0:8000 'SERVICE.app:create_app()'
+    crm-web --bind 0.0.0.0:8000 'SERVICE.app:create_app()'
   Service worker (outbox relay + event consumer), probes on WORKER_HEALTH_PORT (e.g. 9000):
     SERVICE-worker run
   Gateway, port 8080:
-    gunicorn -c python:telemetry.gunicorn_conf --bind 0.0.0.0:8080 'gateway.app:create_app()'
+    crm-web --bind 0.0.0.0:8080 'gateway.app:create_app()'
 
   Schema (before the web and worker processes when MIGRATE_ON_START=0; fails loudly):
     crm-migrate                           every service's schema to this release

@@ -1,4 +1,4 @@
-"""Distributed mode on one machine: gunicorn web + worker(s) per service and the gateway, as
+"""Distributed mode on one machine: web (crm-web: granian) + worker(s) per service and the gateway, as
 separate processes against the local RabbitMQ and PostgreSQL, kept running by a supervisor.
 
     python deploy/local/localctl.py up|down|status|migrate|purge
@@ -12,7 +12,7 @@ which stops its children (TERM, then KILL after 25 s); everything is found by th
 ``CRM_RUN_DIR`` (default ``var/local``), never by name. Logs go to ``<run dir>/log``.
 
 Scale: ``CRM_WORKERS=leads=2,notify=3`` worker processes per service (default 1 each) and
-``CRM_WEB=leads=4`` gunicorn processes per service's web (default ``CRM_WEB_WORKERS``, 2);
+``CRM_WEB=leads=4`` web processes per service's web (default ``CRM_WEB_WORKERS``, 2);
 ``make up WORKERS=… WEB=…`` sets them. Everything is set through the environment, so tests
 can start an isolated copy.
 
@@ -45,7 +45,7 @@ SERVICES = ("leads", "accounts", "support", "notify")
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 EXIT_NOT_READY = 3
-STOP_GRACE = 25.0  # seconds between TERM and KILL for a child (> gunicorn's graceful 20 s)
+STOP_GRACE = 25.0  # seconds between TERM and KILL for a child (> crm-web's graceful 20 s)
 
 
 def parse_scale(spec: str, default: int) -> dict[str, int]:
@@ -77,7 +77,7 @@ def settings() -> dict[str, Any]:
         "broker_users": env.get("CRM_BROKER_USERS", "auto").strip().lower(),
         "exchange": env.get("EVENTS_EXCHANGE") or "crm.events",
         "queue_prefix": env.get("EVENTS_QUEUE_PREFIX") or "crm",
-        # The gateway's rate-limit and sign-in counters, shared by its gunicorn workers.
+        # The gateway's rate-limit and sign-in counters, shared by its web processes.
         "redis": env.get("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/0"),
         "redis_prefix": env.get("GATEWAY_REDIS_PREFIX", "crm-gateway"),
         "proxy": proxy_mode(env.get("CRM_PROXY", "auto")),
@@ -190,7 +190,7 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
         "PYTHONUNBUFFERED": "1",
         "MIGRATE_ON_START": "0",  # ``up``/``migrate`` migrate once, instead of every process racing
     }
-    gunicorn = [str(BIN / "gunicorn"), "-c", "python:telemetry.gunicorn_conf"]
+    web = [str(BIN / "crm-web"), "--graceful-timeout", "20"]
     table = []
     upstreams = []
     worker_port = int(s["worker_port_base"])
@@ -203,9 +203,8 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
                # local gateway signs in (leads refuses an owner it does not know).
                "AUTH_DEMO_USERS": "1"}
         table.append((f"{service}-web", [
-            *gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(s["web"][service]),
-            "--threads", "4", "--worker-class", "gthread", "--graceful-timeout", "20",
-            "--timeout", "30", f"{service}.app:create_app()",
+            *web, "--bind", f"127.0.0.1:{port}", "--workers", str(s["web"][service]),
+            "--threads", "4", f"{service}.app:create_app()",
         ], {**env, "PROMETHEUS_MULTIPROC_DIR": str(run / "metrics" / f"{service}-web")}))
         for n in range(1, s["workers"][service] + 1):
             # Health and metrics on loopback only (WORKER_HEALTH_HOST's default).
@@ -224,9 +223,8 @@ def process_table(s: dict[str, Any]) -> list[tuple[str, list[str], dict[str, str
         table.append(("gateway", [str(nginx_binary()), "-p", str(run / "nginx"), "-e", "stderr",
                                   "-c", str(run / "nginx" / "nginx.conf")], {}))
     table.append(("gateway-app" if s["proxy"] == "nginx" else "gateway", [
-        *gunicorn, "--bind", app_bind, "--workers", os.environ.get("CRM_WEB_WORKERS", "2"),
-        "--threads", "8", "--worker-class", "gthread", "--graceful-timeout", "20",
-        "gateway.app:create_app()",
+        *web, "--bind", app_bind, "--workers", os.environ.get("CRM_WEB_WORKERS", "2"),
+        "--threads", "8", "gateway.app:create_app()",
     ], gateway_env))
     return table
 
@@ -325,7 +323,7 @@ def supervise(s: dict[str, Any]) -> int:
             if child.proc is not None and child.proc.poll() is None:
                 continue
             if child.proc is not None:  # it exited: schedule a restart with backoff
-                # What it left behind in its process group (gunicorn workers of a killed
+                # What it left behind in its process group (web workers of a killed
                 # master) would hold its port: they go first.
                 _killpg(child.proc.pid, signal.SIGKILL)
                 ran = now - child.started_at
@@ -335,7 +333,7 @@ def supervise(s: dict[str, Any]) -> int:
                      f"after {ran:.1f} s; restarting in {delay:.1f} s")
                 child.proc, child.next_start = None, now + delay
             if now >= child.next_start:
-                # Metrics directories are per gunicorn (set in its env); never inherited.
+                # Metrics directories are per web server (set in its env); never inherited.
                 env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
                 with open(run / "log" / f"{child.name}.log", "ab") as out:
                     child.proc = subprocess.Popen(child.argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,

@@ -1,7 +1,7 @@
 """``crm-gateway`` / ``python -m gateway``: the gateway on waitress (``httpapi.serving``: a
 deadline per request, problem documents for the server's own refusals, no Server header).
-Distributed deployments run it under gunicorn:
-``gunicorn -k gthread --threads 8 'gateway.app:create_app()'``."""
+Distributed deployments run it under crm-web:
+``crm-web --threads 8 'gateway.app:create_app()'``."""
 
 from __future__ import annotations
 

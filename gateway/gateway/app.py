@@ -1,4 +1,4 @@
-"""App factory of the gateway (``gunicorn 'gateway.app:create_app()'``): the composition root
+"""App factory of the gateway (``crm-web 'gateway.app:create_app()'``): the composition root
 that tests reuse with their own ``GatewayConfig``."""
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        """Prometheus text of every gunicorn process of this gateway (see telemetry)."""
+        """Prometheus text of every worker process of this gateway (see telemetry)."""
         body, content_type = metrics_payload()
         return Response(body, content_type=content_type)
 

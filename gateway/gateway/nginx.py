@@ -260,8 +260,8 @@ def render(config: GatewayConfig, *, listen: str, app: str, run_dir: str | Path,
     upstreams, locations = [], []
     for service, base in config.upstreams.items():
         hostport = base.split("://", 1)[1].rstrip("/")
-        # Idle connections are closed by nginx before the service's gunicorn closes them
-        # (its keep-alive is 2 s by default, 5 s in the image): a request sent on a connection
+        # Idle connections are closed by nginx before the service's web server closes them
+        # (servers close idle keep-alive connections after a few seconds): a request sent on a connection
         # the server is closing at that moment would otherwise fail with a 502.
         upstreams.append(f"    upstream crm_{service} {{\n        server {hostport} max_fails=0;\n"
                          "        keepalive 64;\n        keepalive_timeout 1s;\n    }")

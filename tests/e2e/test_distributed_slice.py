@@ -1,4 +1,4 @@
-"""End to end in distributed mode: gunicorn web + workers per service and the gateway as
+"""End to end in distributed mode: web (crm-web) + workers per service and the gateway as
 separate processes, on real PostgreSQL and RabbitMQ, started by the same tool as `make up`
 (with its supervisor, per-service broker users and a scaled leads worker) — first without
 migrating (MIGRATE_ON_START=0), as an operator who forgot the migration would."""
@@ -171,11 +171,11 @@ def _sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def test_metrics_add_up_across_gunicorn_processes_and_cover_the_alert_rules(system: System) -> None:
+def test_metrics_add_up_across_web_worker_processes_and_cover_the_alert_rules(system: System) -> None:
     system.migrated()
     web = system.web("notify")
     before = _sample(_scrape(f"{web}/metrics"), "crm_http_requests_total", route="/healthz", status="200")
-    for _ in range(30):  # spread over both gunicorn processes by the kernel
+    for _ in range(30):  # spread over both crm-web worker processes by the kernel
         assert httpx.get(f"{web}/healthz", timeout=5).status_code == 200
     # Whichever process answers the scrape, it reports all 30.
     for _ in range(6):

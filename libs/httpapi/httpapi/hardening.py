@@ -28,9 +28,9 @@ from werkzeug.routing import RequestRedirect
 
 from .problems import PROBLEM_JSON, Problem, install_error_handlers, problem_response, unexpected_error
 
-MAX_URI_BYTES = 8 * 1024  # below gunicorn's hard request-line cap (8190), so the app answers first
+MAX_URI_BYTES = 8 * 1024  # below the servers' own request-line caps, so the app answers first
 MAX_HEADER_BYTES = 32 * 1024  # all header names and values together
-MAX_HEADER_COUNT = 90  # below gunicorn's default limit_request_fields (100)
+MAX_HEADER_COUNT = 90  # below granian's and waitress' own header limits (100)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -1,4 +1,4 @@
-"""A production WSGI server for the processes that are not run by gunicorn: the embedded mode's
+"""A production WSGI server for the processes that are not run by crm-web: the embedded mode's
 gateway and services, and ``crm-gateway`` started by hand.
 
 waitress reads each request (headers and body) on its event loop and hands it to a worker thread

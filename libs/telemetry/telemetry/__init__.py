@@ -1,7 +1,7 @@
 """What an operator sees of a CRM process: log lines, outages, request metrics, traces.
 
-Importing the package is cheap and never imports prometheus_client, so gunicorn's config
-(``telemetry.gunicorn_conf``) can set ``PROMETHEUS_MULTIPROC_DIR`` before any metric exists.
+Importing the package is cheap and never imports prometheus_client, so the web server
+(``telemetry.webserver``, ``crm-web``) can set ``PROMETHEUS_MULTIPROC_DIR`` before any metric exists.
 HTTP metrics live in ``telemetry.http``, tracing in ``telemetry.tracing``.
 """
 

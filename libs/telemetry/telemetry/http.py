@@ -146,7 +146,7 @@ class _Closing:
 
 
 def multiprocess_dir() -> str | None:
-    """Set under gunicorn (``telemetry.gunicorn_conf``): every process writes its samples
+    """Set under ``crm-web`` (``telemetry.webserver``): every process writes its samples
     there and a scrape adds them up, whichever process answers it."""
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 

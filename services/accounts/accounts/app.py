@@ -1,4 +1,4 @@
-"""Web app factory of the accounts service (``gunicorn 'accounts.app:create_app()'``)."""
+"""Web app factory of the accounts service (``crm-web 'accounts.app:create_app()'``)."""
 
 from __future__ import annotations
 

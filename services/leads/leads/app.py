@@ -1,4 +1,4 @@
-"""Web app factory of the leads service (``gunicorn 'leads.app:create_app()'``)."""
+"""Web app factory of the leads service (``crm-web 'leads.app:create_app()'``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Web app factory of the notify service (``gunicorn 'notify.app:create_app()'``)."""
+"""Web app factory of the notify service (``crm-web 'notify.app:create_app()'``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Web app factory of the support service (``gunicorn 'support.app:create_app()'``)."""
+"""Web app factory of the support service (``crm-web 'support.app:create_app()'``)."""
 
 from __future__ import annotations
 
