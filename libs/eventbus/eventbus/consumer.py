@@ -24,8 +24,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from telemetry import bound, outage, tracing
 
 from .broker import Delivery, DependencyUnavailable
-from .envelope import Envelope, MalformedEvent, context_from_event, reset_context, set_context
-from .metrics import EVENTS_HANDLED, HANDLER_SECONDS
+from .envelope import (
+    Envelope,
+    MalformedEvent,
+    context_from_event,
+    event_lag,
+    reset_context,
+    set_context,
+)
+from .metrics import EVENT_LAG_SECONDS, EVENTS_HANDLED, HANDLER_SECONDS
 from .store import claim_inbox, claim_inbox_many
 from .topology import ConsumerTopology
 
@@ -80,19 +87,23 @@ class EventConsumer:
         for outcome in OUTCOMES:  # every series from 0, so "increase(...parked...)" sees the first
             EVENTS_HANDLED.labels(name, outcome)
         HANDLER_SECONDS.labels(name)
+        EVENT_LAG_SECONDS.labels(name)
 
     def _settle(self, outcome: str, env: Envelope | None = None, delivery: Delivery | None = None,
                 seconds: float | None = None, error: str | None = None) -> None:
         """Count the outcome and write the event's one log line (handled, duplicate, retried,
         parked at INFO/WARNING/ERROR; ignored at DEBUG). The line is written before the count
         moves, so whoever sees the count (a dashboard, a test) finds the line already there."""
+        lag = event_lag(env) if outcome == "handled" and env is not None else None
         try:
-            self._log_outcome(outcome, env, delivery, seconds, error)
+            self._log_outcome(outcome, env, delivery, seconds, error, lag)
         finally:
+            if lag is not None:
+                EVENT_LAG_SECONDS.labels(self.name).observe(lag)
             EVENTS_HANDLED.labels(self.name, outcome).inc()
 
     def _log_outcome(self, outcome: str, env: Envelope | None, delivery: Delivery | None,
-                     seconds: float | None, error: str | None) -> None:
+                     seconds: float | None, error: str | None, lag: float | None = None) -> None:
         level = {"handled": logging.INFO, "duplicate": logging.INFO, "ignored": logging.DEBUG,
                  "retried": logging.WARNING}.get(outcome, logging.ERROR)
         if not log.isEnabledFor(level):
@@ -107,6 +118,8 @@ class EventConsumer:
             fields["retries"] = delivery.retries
         if seconds is not None:
             fields["duration_ms"] = round(seconds * 1000, 2)
+        if lag is not None:
+            fields["lag_ms"] = round(lag * 1000, 1)
         if error:
             fields["error"] = error
         log.log(level, "%s %s %s", outcome, fields.get("event_type") or fields.get("routing_key"),

@@ -183,6 +183,18 @@ def child_traceparent(parent: str | None) -> str:
     return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
 
 
+def event_lag(env: Envelope, now: datetime | None = None) -> float | None:
+    """Seconds from the event's ``time`` to ``now`` (0 when the producer's clock is ahead);
+    None when the time is not an RFC 3339 timestamp with an offset (another producer's)."""
+    try:
+        at = datetime.fromisoformat(env.time)
+    except (TypeError, ValueError):
+        return None
+    if at.tzinfo is None:
+        return None
+    return max(0.0, ((now or datetime.now(UTC)) - at).total_seconds())
+
+
 def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 

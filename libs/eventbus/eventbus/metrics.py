@@ -16,6 +16,11 @@ HANDLER_SECONDS = Histogram(
     "crm_event_handler_seconds", "Handler transaction time", ["consumer"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+EVENT_LAG_SECONDS = Histogram(
+    "crm_event_lag_seconds", "From the event's time (written with its producer's transaction) to "
+    "its handling: outbox, relay, broker and queue together", ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 OUTBOX_UNSENT = Gauge(
     "crm_outbox_unsent", "Committed events not yet confirmed by the broker (read on scrape)", ["service"]
 )

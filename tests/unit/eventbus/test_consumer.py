@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 
@@ -24,6 +26,23 @@ def test_handled_once_with_inbox_row(harness: ConsumerHarness) -> None:
     wait_for(lambda: harness.effect_count(env.id) == 1, timeout=5, message="the effect")
     assert harness.inbox_ids() == [env.id]
     assert harness.depths() == {"unit.consumer": 0, "unit.consumer.parked": 0}
+
+
+def lag_sample(name: str) -> float:
+    return REGISTRY.get_sample_value(f"crm_event_lag_seconds_{name}", {"consumer": "unit.consumer"}) or 0.0
+
+
+def test_a_handled_event_records_how_late_it_was(harness: ConsumerHarness) -> None:
+    """From the event's time to its handling: what an operator watches for a slow pipeline."""
+    count, total = lag_sample("count"), lag_sample("sum")
+    written = datetime.now(UTC) - timedelta(seconds=30)
+    env = dataclasses.replace(harness.event(11), time=written.isoformat().replace("+00:00", "Z"))
+    harness.publish(env)
+    wait_for(lambda: lag_sample("count") == count + 1, timeout=5, message="the lag observed")
+    assert 30 <= lag_sample("sum") - total < 35
+    harness.publish(env)  # a duplicate is not handled again: no second observation
+    wait_for(lambda: outcome_count("duplicate") >= 1, timeout=5, message="the duplicate")
+    assert lag_sample("count") == count + 1
 
 
 def test_duplicate_delivery_has_one_effect(harness: ConsumerHarness) -> None:

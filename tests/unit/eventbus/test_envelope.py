@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from eventbus.envelope import (
     child_traceparent,
     context_from_event,
     current_context,
+    event_lag,
     reset_context,
     set_context,
 )
@@ -241,3 +244,16 @@ def test_a_service_bus_names_the_schema_of_every_event_it_emits() -> None:
     from_env = BusSettings.from_env({"EVENTS_DATASCHEMA_BASE_URL": "https://x/s"})
     assert from_env.dataschema_base_url == "https://x/s"
     assert BusSettings().dataschema_base_url.startswith("http://127.0.0.1:8080/")
+
+
+def test_event_lag_is_seconds_since_the_events_time() -> None:
+    env = new_event(source="crm/leads", type="leads.lead.converted.v1", data={})
+    now = datetime.fromisoformat(env.time) + timedelta(seconds=2.5)
+    assert event_lag(env, now) == pytest.approx(2.5)
+    # a producer whose clock is ahead: no negative lag
+    assert event_lag(env, now - timedelta(seconds=10)) == 0.0
+    # a time another producer wrote without an offset, or not a time at all: unknown
+    for odd in ("2026-12-01T08:00:00", "yesterday", ""):
+        assert event_lag(dataclasses.replace(env, time=odd), now) is None
+    offset = dataclasses.replace(env, time="2026-12-01T16:00:00+08:00")
+    assert event_lag(offset, datetime(2026, 12, 1, 8, 0, 1, tzinfo=UTC)) == pytest.approx(1.0)
