@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,9 @@ class Child(Schema):
     size = fields.Integer(dump_default=7)
 
 
+SHANGHAI = timezone(timedelta(hours=8))
+
+
 class Parent(Schema):
     id = fields.String()
     label = fields.String(data_key="title")
@@ -32,6 +35,7 @@ class Parent(Schema):
     amount = fields.Decimal(as_string=True, places=2)
     at = UtcDateTime()
     naive = fields.DateTime()
+    month = fields.DateTime(format="%Y-%m")  # not ISO: marshmallow's own path
     flag = fields.Boolean(dump_default=False)
     raw = fields.Raw()
     tags = fields.List(fields.String())
@@ -70,6 +74,8 @@ def _samples() -> list[Any]:
             naive=datetime(2026, 1, 2, 3, 4), flag=True, raw={"x": [1]}, tags=["t", b"b"],
             kids=[kid, Obj(name="j")],
             first=kid, meta={"k": "v"}),
+        Obj(id="tz", at=datetime(2026, 1, 2, 11, 4, 5, 120, tzinfo=SHANGHAI),
+            naive=datetime(2026, 1, 2, 11, 4, 5, 120, tzinfo=SHANGHAI), month=datetime(2026, 3, 1)),
         Obj(id=None, label=None),  # most attributes missing: omitted or defaulted as marshmallow does
         {"id": "d1", "title": "ignored", "label": "dict", "kids": [{"name": "x"}], "items": 1},
         {},

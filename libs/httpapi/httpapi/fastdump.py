@@ -13,9 +13,12 @@ marshmallow's own path for that field or schema.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, fields, missing
+
+from .schemas import UtcDateTime
 
 _DUMPER = "_httpapi_fast_dump"
 # False: every compiled schema takes marshmallow's own path again (benchmarks compare both).
@@ -39,7 +42,26 @@ def _serializer(field: fields.Field, attr_name: str) -> Callable[[Any, Any], Any
     if type(field) is fields.Raw and "_serialize" not in vars(field):
         return lambda value, _obj: value
     serialize = field._serialize
+    iso = _iso_datetime(field)
+    if iso is not None:
+        return lambda value, obj: (None if value is None else iso(value) if type(value) is datetime
+                                   else serialize(value, attr_name, obj))
     return lambda value, obj: serialize(value, attr_name, obj)
+
+
+def _iso_datetime(field: fields.Field) -> Callable[[datetime], str] | None:
+    """What an ISO date-time field writes for a ``datetime``, without marshmallow's format
+    lookup: ``UtcDateTime`` in UTC; a plain ``DateTime`` patched by ``utc_datetimes`` with naive
+    values taken as UTC and aware ones as they are."""
+    if getattr(field, "format", None) not in (None, "iso") or fields.DateTime.DEFAULT_FORMAT != "iso":
+        return None
+    patched = getattr(field, "_httpapi_utc", False)
+    if type(field) is UtcDateTime and (patched or "_serialize" not in vars(field)):
+        return lambda value: (value.replace(tzinfo=UTC) if value.tzinfo is None
+                              else value.astimezone(UTC)).isoformat()
+    if type(field) is fields.DateTime and patched:
+        return lambda value: (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+    return None
 
 
 def compile_dump(schema: Schema) -> Schema:
