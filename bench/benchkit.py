@@ -95,9 +95,11 @@ def free_port_block(count: int) -> int:
 
 class DistributedSystem:
     """A private copy of the distributed system (own databases, queues and ports) for a
-    benchmark, started and purged with the same tool as `make up`."""
+    benchmark, started and purged with the same tool as `make up`. Logs at INFO by default,
+    as `make up` and the images do: every request and event writes its line."""
 
-    def __init__(self, web_workers: int = 2, proxy: str = "auto", rate_limit: str = "off") -> None:
+    def __init__(self, web_workers: int = 2, proxy: str = "auto", rate_limit: str = "off",
+                 log_level: str = "INFO") -> None:
         import sys
         import tempfile
 
@@ -108,7 +110,7 @@ class DistributedSystem:
         self.run_dir = tempfile.mkdtemp(prefix="crm-bench-")
         self.env = {**os.environ, **isolated_environment(uuid.uuid4().hex[:8], self.base, PG_URL,
                                                          AMQP_URL, self.run_dir),
-                    "CRM_WEB_WORKERS": str(web_workers), "LOG_LEVEL": "WARNING",
+                    "CRM_WEB_WORKERS": str(web_workers), "LOG_LEVEL": log_level,
                     "GATEWAY_RATE_LIMIT": rate_limit, "CRM_PROXY": proxy}
         self.gateway = f"http://127.0.0.1:{self.base}"
         # The Python gateway: the front door itself without nginx, behind it with nginx.

@@ -15,10 +15,13 @@ lists the notification; the API is polled every 2 ms, so figures include up to o
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -116,6 +119,29 @@ def measure(system: DistributedSystem, samples: int, tag: str) -> list[float]:
     return latencies
 
 
+HOPS = (("leads → accounts", "accounts-worker-1", "leads.lead.converted.v1"),
+        ("accounts → notify", "notify-worker-1", "accounts.account.opened.v1"))
+
+
+def hop_lags(run_dir: str, start: datetime, end: datetime) -> list[tuple[str, list[float], list[float]]]:
+    """Per hop, the consumers' own figures for events handled between ``start`` and ``end``:
+    ``lag_ms`` (event time → handler: outbox, relay, broker, queue) and ``duration_ms``."""
+    out = []
+    for hop, process, event_type in HOPS:
+        lags, durations = [], []
+        for raw in (Path(run_dir) / "log" / f"{process}.log").read_text().splitlines():
+            if '"lag_ms"' not in raw:
+                continue
+            line = json.loads(raw)
+            if line.get("event_type") != event_type:
+                continue
+            if start <= datetime.fromisoformat(line["ts"]) <= end:
+                lags.append(float(line["lag_ms"]))
+                durations.append(float(line.get("duration_ms", 0.0)))
+        out.append((hop, lags, durations))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=100)
@@ -125,8 +151,11 @@ def main() -> None:
     parser.add_argument("--light-only", action="store_true")
     args = parser.parse_args()
     rows = []
+    hops: list[tuple[str, str, list[float], list[float]]] = []
     with DistributedSystem() as system:
+        start = datetime.now(UTC)
         light = measure(system, args.samples, "light")
+        hops += [("light", *hop) for hop in hop_lags(system.run_dir, start, datetime.now(UTC))]
         rows.append(("light (one at a time)", len(light), median(light), percentile(light, 90),
                      percentile(light, 99), max(light), "", os.getloadavg()[0]))
         if not args.light_only:
@@ -135,7 +164,9 @@ def main() -> None:
                              int(args.background_rate * args.background_seconds), "bg")
             with Background(system.gateway, token, ids, args.background_rate) as bg:
                 time.sleep(2)  # the background at its pace before the first sample
+                start = datetime.now(UTC)
                 loaded = measure(system, args.samples, "loaded")
+                hops += [("loaded", *hop) for hop in hop_lags(system.run_dir, start, datetime.now(UTC))]
                 rate = bg.achieved
                 errors = bg.errors
             rows.append((f"with {args.background_rate:g} conversions/s behind", len(loaded),
@@ -145,6 +176,13 @@ def main() -> None:
         "Slice latency: POST convert → the owner's notification visible via the gateway (ms)",
         ("load", "samples", "p50", "p90", "p99", "max", "background conversions/s", "load avg"),
         rows)
+    print_table(
+        "Where it goes: each consumer's lag (event time → its handler: outbox, relay, broker, "
+        "queue) and handler time, from the workers' log lines (all events of the phase, ms)",
+        ("phase", "hop", "events", "lag p50", "lag p99", "lag max", "handler p50", "handler p99"),
+        [(phase, hop, len(lags), median(lags), percentile(lags, 99), max(lags),
+          median(durations), percentile(durations, 99))
+         for phase, hop, lags, durations in hops if lags])
     print("targets: p99 < 300 ms one at a time; p99 < 50 ms with 50 other conversions/s "
           "(issue 12). Path: leads outbox → relay → RabbitMQ → accounts → relay → RabbitMQ → "
           "notify → API")
