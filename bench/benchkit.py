@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 
@@ -136,6 +137,31 @@ class DistributedSystem:
 
         subprocess.run([sys.executable, str(LOCALCTL), "purge"], env=self.env, timeout=120,
                        capture_output=True)
+
+    def wait_idle(self, timeout: float = 300.0, quiet: float = 1.0) -> float:
+        """Wait until every service's queue has stayed empty for ``quiet`` seconds (the events
+        of a set-up phase all handled), so a measurement does not start behind a backlog.
+        Returns the seconds waited."""
+        import kombu
+
+        prefix = self.env["EVENTS_QUEUE_PREFIX"]
+        started = time.monotonic()
+        empty_since: float | None = None
+        with kombu.Connection(AMQP_URL, connect_timeout=5) as conn:
+            channel = conn.channel()
+            try:
+                while True:
+                    ready = sum(channel.queue_declare(queue=f"{prefix}.{service}", passive=True).message_count
+                                for service in ("leads", "accounts", "support", "notify"))
+                    now = time.monotonic()
+                    empty_since = (empty_since or now) if ready == 0 else None
+                    if empty_since is not None and now - empty_since >= quiet:
+                        return now - started
+                    if now - started > timeout:
+                        raise RuntimeError(f"queues still hold {ready} messages after {timeout:.0f} s")
+                    time.sleep(0.1)
+            finally:
+                channel.close()
 
     def token(self, username: str) -> str:
         import httpx

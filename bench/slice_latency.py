@@ -142,6 +142,31 @@ def hop_lags(run_dir: str, start: datetime, end: datetime) -> list[tuple[str, li
     return out
 
 
+def _cpu_by_process(run_dir: str) -> dict[str, float]:
+    """CPU seconds so far of each process of the system (with its children), of RabbitMQ and of
+    all PostgreSQL backends (both shared with anything else running on the machine)."""
+    from gateway_overhead import _tree_cpu_seconds
+
+    out = {pidfile.stem: _tree_cpu_seconds(int(pidfile.read_text()))
+           for pidfile in sorted(Path(run_dir).glob("*.pid")) if pidfile.stem != "supervisor"}
+    tick = os.sysconf("SC_CLK_TCK")
+    shared = {"rabbitmq (whole broker)": "(beam.smp)", "postgresql (all backends)": "(postgres)"}
+    totals = dict.fromkeys(shared, 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        for name, comm in shared.items():
+            if comm in raw:
+                fields = raw.rsplit(")", 1)[1].split()
+                totals[name] += (int(fields[11]) + int(fields[12])) / tick
+    mine = os.times()
+    return {**out, **totals, "this benchmark (polls, background clients)": mine.user + mine.system}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=100)
@@ -162,10 +187,16 @@ def main() -> None:
             token = system.token("rep2")
             ids = _new_leads(system.gateway, token,
                              int(args.background_rate * args.background_seconds), "bg")
+            # Their creation events (notify keeps every event for webhooks) must not be the
+            # backlog the measured conversions queue behind.
+            waited = system.wait_idle()
+            print(f"background leads made; queues empty after {waited:.1f} s more")
             with Background(system.gateway, token, ids, args.background_rate) as bg:
                 time.sleep(2)  # the background at its pace before the first sample
                 start = datetime.now(UTC)
+                cpu_before, done_before = _cpu_by_process(system.run_dir), bg.done
                 loaded = measure(system, args.samples, "loaded")
+                cpu_after, conversions = _cpu_by_process(system.run_dir), bg.done - done_before + len(loaded)
                 hops += [("loaded", *hop) for hop in hop_lags(system.run_dir, start, datetime.now(UTC))]
                 rate = bg.achieved
                 errors = bg.errors
@@ -183,6 +214,13 @@ def main() -> None:
         [(phase, hop, len(lags), median(lags), percentile(lags, 99), max(lags),
           median(durations), percentile(durations, 99))
          for phase, hop, lags, durations in hops if lags])
+    if not args.light_only:
+        spent = {name: (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / max(1, conversions)
+                 for name in cpu_after}
+        print_table(f"CPU per conversion while loaded ({conversions} conversions, ms; the measuring "
+                    "client's polls included)",
+                    ("process", "CPU ms per conversion"),
+                    [*sorted(spent.items(), key=lambda item: -item[1]), ("total", sum(spent.values()))])
     print("targets: p99 < 300 ms one at a time; p99 < 50 ms with 50 other conversions/s "
           "(issue 12). Path: leads outbox → relay → RabbitMQ → accounts → relay → RabbitMQ → "
           "notify → API")
