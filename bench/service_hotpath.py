@@ -77,12 +77,13 @@ def _orm_reads() -> tuple[Callable[..., Any], Callable[..., Any]]:
 
     names = list(Lead.__table__.c.keys())
 
-    def one(engine: Any, stmt: Any) -> dict[str, Any] | None:
+    def one(engine: Any, stmt: Any, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        key = params["lead_id"] if params else stmt.whereclause.right.value
         with Session(engine) as session:
-            lead = session.get(Lead, stmt.whereclause.right.value)
+            lead = session.get(Lead, key)
             return None if lead is None else {n: getattr(lead, n) for n in names}
 
-    def rows(engine: Any, stmt: Any) -> list[dict[str, Any]]:
+    def rows(engine: Any, stmt: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         orm = select(Lead).where(*stmt._where_criteria).order_by(*stmt._order_by_clauses)
         with Session(engine) as session:
             return [{n: getattr(lead, n) for n in names}
