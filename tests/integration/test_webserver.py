@@ -40,6 +40,11 @@ def _serving(url: str) -> bool:
         return False
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+
+
 @pytest.fixture()
 def web(tmp_path: Path) -> Iterator[Web]:
     metrics = tmp_path / "metrics"
@@ -47,8 +52,7 @@ def web(tmp_path: Path) -> Iterator[Web]:
     (metrics / "counter_999999.db").write_bytes(b"left by an earlier run")
     port = free_port_block(1)
     log = tmp_path / "web.log"
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    env = {**_env(), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(CRM_WEB), "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                  "--threads", "2", "--graceful-timeout", "10",
@@ -113,3 +117,16 @@ def test_every_line_is_json_with_the_servers_own_lines_included(web: Web) -> Non
     assert "_granian" in loggers and "crm.webserver_app" in loggers
     assert any(line["message"] == "served /pid" for line in lines)
     assert all({"ts", "level", "logger", "message"} <= line.keys() for line in lines)
+
+
+def test_an_app_that_cannot_start_stops_the_server_with_one_json_error(tmp_path: Path) -> None:
+    """What an orchestrator and an operator need: a non-zero exit (the container restarts, the
+    rollout halts) and the reason in the log, in the same JSON as every other line."""
+    done = subprocess.run([str(CRM_WEB), "--bind", f"127.0.0.1:{free_port_block(1)}", "--workers", "2",
+                           "testkit.webserver_app:broken_app()"],
+                          env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    lines = [json.loads(line) for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    [error] = [line for line in lines if line["logger"] == "crm.web"][:1]
+    assert error["level"] == "ERROR" and "testkit.webserver_app:broken_app()" in error["message"]
+    assert "TEST_DATABASE_URL is not set" in error["exception"]

@@ -34,3 +34,8 @@ def create_app() -> Callable[..., Iterable[bytes]]:
         return [str(os.getpid()).encode()]
 
     return app
+
+
+def broken_app() -> Callable[..., Iterable[bytes]]:
+    """A factory that cannot build its app (a setting missing, say)."""
+    raise RuntimeError("TEST_DATABASE_URL is not set")

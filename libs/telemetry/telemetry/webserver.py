@@ -26,14 +26,20 @@ imported before the metrics directory is set, on purpose.
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from telemetry.logs import parse_log_format
+
+log = logging.getLogger("crm.web")
 
 
 def prepare_metrics_dir(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
@@ -67,6 +73,21 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
             "werkzeug": quiet, "httpx": quiet, "urllib3": quiet,
         },
     }
+
+
+def load_app(target: str, *, factory: bool) -> Any:
+    """Runs in each worker: import the app (``module:name``) and call it if it is a factory. A
+    failure is one log line with its traceback, in the CRM's format, and the worker's exit
+    (granian then stops: a worker that cannot start will not start on a retry either)."""
+    module_name, _, name = target.partition(":")
+    try:
+        app: Any = importlib.import_module(module_name)
+        for part in (name or "app").split("."):
+            app = getattr(app, part)
+        return app() if factory else app
+    except Exception:
+        log.exception("cannot start the app %s%s; this worker exits", target, "()" if factory else "")
+        raise SystemExit(1) from None
 
 
 def _positive(text: str) -> int:
@@ -107,20 +128,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
-    target, factory = args.app, args.app.endswith("()")
-    if factory:
-        target = target[:-2]
+    target, factory = args.app.removesuffix("()"), args.app.endswith("()")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as gunicorn and granian do: apps in the working directory
     server = Server(
         target, address=args.host, port=args.port, interface=Interfaces.WSGI, websockets=False,
         # Requests beyond the threads wait in granian's queue, not in more Python threads.
         workers=args.workers, blocking_threads=args.threads,
         log_level=LogLevels(level.lower()) if level.lower() in LogLevels.__members__ else LogLevels.info,
         log_dictconfig=logging_config(level, log_format), log_access=False,
-        respawn_failed_workers=True, workers_kill_timeout=args.graceful_timeout, factory=factory,
+        respawn_failed_workers=True, workers_kill_timeout=args.graceful_timeout,
     )
     if created:
         server.on_shutdown(lambda: shutil.rmtree(created, ignore_errors=True))
-    server.serve()
+    server.serve(target_loader=partial(load_app, factory=factory))
 
 
 if __name__ == "__main__":
