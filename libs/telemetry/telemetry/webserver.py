@@ -102,15 +102,15 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str] | os._Environ
     parser.add_argument("app", help="'package.module:factory()' (called once per worker) "
                                     "or 'package.module:app'")
     parser.add_argument("--bind", default=environ.get("WEB_BIND", "127.0.0.1:8000"), help="HOST:PORT")
-    parser.add_argument("--workers", type=_positive, default=_positive(environ.get("WEB_CONCURRENCY", "2")),
+    parser.add_argument("--workers", type=_positive, default=environ.get("WEB_CONCURRENCY", "2"),
                         help="worker processes (WEB_CONCURRENCY, default 2)")
-    parser.add_argument("--threads", type=_positive, default=_positive(environ.get("WEB_THREADS", "4")),
+    parser.add_argument("--threads", type=_positive, default=environ.get("WEB_THREADS", "4"),
                         help="app threads per worker (WEB_THREADS, default 4)")
     parser.add_argument("--graceful-timeout", type=_positive,
-                        default=_positive(environ.get("WEB_GRACEFUL_TIMEOUT", "20")),
+                        default=environ.get("WEB_GRACEFUL_TIMEOUT", "20"),
                         help="seconds in-flight requests get after SIGTERM "
                              "(WEB_GRACEFUL_TIMEOUT, default 20)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # (string defaults from the environment go through ``type`` too)
     host, sep, port = args.bind.rpartition(":")
     if not sep or not port.isdigit():
         parser.error(f"--bind wants HOST:PORT, got {args.bind!r}")
