@@ -4,6 +4,7 @@ requests finish, and every line it writes is the CRM's JSON."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -57,16 +58,17 @@ def web(tmp_path: Path) -> Iterator[Web]:
         proc = subprocess.Popen([str(CRM_WEB), "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                  "--threads", "2", "--graceful-timeout", "10",
                                  "testkit.webserver_app:create_app()"],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _serving(url), timeout=30, message="crm-web did not start")
         assert not (metrics / "counter_999999.db").exists(), "samples of an earlier run were kept"
         yield Web(proc, url, log)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        # The whole group: a master killed on its own would leave its workers running.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 def test_counts_of_every_worker_add_up_and_survive_a_dead_worker(web: Web) -> None:
