@@ -44,4 +44,5 @@ def test_the_servers_own_lines_use_the_crm_format() -> None:
     assert config["formatters"]["crm"]["()"] == "telemetry.logs.JsonFormatter"
     assert config["loggers"]["_granian"] == {"level": "INFO", "handlers": [], "propagate": True}
     assert config["loggers"]["granian.access"]["propagate"] is False  # the app logs each request
+    assert config["loggers"]["httpcore"] == config["loggers"]["kombu"] == {"level": "WARNING"}
     assert logging_config("DEBUG", "text")["formatters"]["crm"]["()"] == "telemetry.logs.TextFormatter"

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 LOG_FORMATS = ("json", "text")
+# Libraries that log every connection or probe at INFO drown what matters: WARNING and up only.
+NOISY_LOGGERS = ("werkzeug", "httpx", "httpcore", "urllib3", "amqp", "kombu")
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "crm_log_context", default={})  # noqa: B039 - never mutated: bind() makes a new mapping
 _static: dict[str, Any] = {}  # process-wide fields (a worker's service name)
@@ -120,6 +122,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: IO[str] | 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # Libraries that log every connection or probe at INFO drown what matters.
-    for noisy in ("werkzeug", "httpx", "httpcore", "urllib3", "amqp", "kombu"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

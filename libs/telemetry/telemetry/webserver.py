@@ -12,7 +12,9 @@ CRM web process needs:
 - metrics of every worker process add up in one scrape (prometheus-client's multiprocess
   mode): ``PROMETHEUS_MULTIPROC_DIR`` is set before any process imports prometheus_client, to a
   fresh private directory unless the environment names one (then emptied at start, since
-  samples of an earlier run would be counted again); a created directory is removed on exit;
+  samples of an earlier run would be counted again); a created directory is removed on exit.
+  A worker that exits keeps its counts in the totals; unlike gunicorn, granian has no hook to
+  mark it dead, which only live gauges would need, and no web process keeps one;
 - logs go to stderr in ``LOG_FORMAT`` (json, or text) at ``LOG_LEVEL``, granian's own lines
   included; granian's access log stays off because the app logs each request itself;
 - SIGTERM stops accepting, lets in-flight requests finish for ``--graceful-timeout`` seconds,
@@ -37,7 +39,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from telemetry.logs import parse_log_format
+from telemetry.logs import NOISY_LOGGERS, parse_log_format
 
 log = logging.getLogger("crm.web")
 
@@ -59,7 +61,6 @@ def prepare_metrics_dir(environ: dict[str, str] | os._Environ[str] = os.environ)
 def logging_config(level: str, log_format: str) -> dict[str, Any]:
     """One stderr handler in the CRM's format for the app and granian alike."""
     formatter = "telemetry.logs.JsonFormatter" if log_format == "json" else "telemetry.logs.TextFormatter"
-    quiet = {"level": "WARNING"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -70,7 +71,7 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
         "loggers": {
             "_granian": {"level": level, "handlers": [], "propagate": True},
             "granian.access": {"level": "WARNING", "handlers": [], "propagate": False},
-            "werkzeug": quiet, "httpx": quiet, "urllib3": quiet,
+            **{noisy: {"level": "WARNING"} for noisy in NOISY_LOGGERS},
         },
     }
 
