@@ -51,14 +51,23 @@ def fan_out(session: Session, event: Envelope, deps: HandlerDeps) -> None:
     """Keep the customer card (accounts events), and queue the event for every webhook endpoint
     that wants it; the dispatcher is woken when this transaction commits, so delivery starts
     within milliseconds."""
-    observe_account(session, event.type, event.data, deps.clock())
-    if webhooks.record_event(session, event.to_dict(), deps.clock()):
+    fan_out_many(session, [event], deps)
+
+
+def fan_out_many(session: Session, events: list[Envelope], deps: HandlerDeps) -> None:
+    """``fan_out`` for a run of events: the webhook bookkeeping is two statements whatever
+    their number (every event of every service passes through here)."""
+    now = deps.clock()
+    for event in events:
+        observe_account(session, event.type, event.data, now)
+    if webhooks.record_events(session, [event.to_dict() for event in events], now):
         sa_event.listen(session, "after_commit", lambda _s: deps.wake_webhooks(), once=True)
 
 
-def on_any(session: Session, event: Envelope, data: dict[str, Any], *, deps: HandlerDeps) -> None:
-    """Events notify does not act on itself still go out to webhook subscribers."""
-    fan_out(session, event, deps)
+def on_any(session: Session, events: list[tuple[Envelope, dict[str, Any]]], *, deps: HandlerDeps) -> None:
+    """Events notify does not act on itself still go out to webhook subscribers (a batched
+    subscription: the consumer hands over a batch's consecutive such events together)."""
+    fan_out_many(session, [event for event, _ in events], deps)
 
 
 def notify(session: Session, event: Envelope, draft: domain.Draft, deps: HandlerDeps) -> None:
@@ -133,5 +142,5 @@ def subscriptions(deps: HandlerDeps) -> PatternSubscriptions:
     for event_type in CONSUMED:
         subs[event_type] = Subscription(partial(on_reminder, deps=deps))
     for pattern in WEBHOOK_BINDINGS:
-        subs[pattern] = Subscription(partial(on_any, deps=deps))
+        subs[pattern] = Subscription.batched(partial(on_any, deps=deps))
     return subs

@@ -23,7 +23,7 @@ from notify.models import Notification
 from notify.settings import Settings
 from notify.webhooks import service as webhooks
 from notify.webhooks import signing, ssrf
-from notify.webhooks.models import WebhookDelivery, WebhookEndpoint
+from notify.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from notify.wiring import NotifyContext, build
 from testkit.events import envelope, outbox_events, publish, running_worker, wait_settled
 
@@ -490,3 +490,49 @@ def test_without_keep_alive_each_attempt_opens_a_connection(
     _events(ctx, 3)
     ctx.webhooks.run_until_idle()
     assert len(r.requests) == 3 and len(r.connections) == 3
+
+
+# --- the event log and its deliveries, batched ------------------------------------------------
+
+
+def test_record_events_keeps_each_event_once_and_queues_one_delivery_per_wanting_endpoint(
+    ctx: NotifyContext,
+) -> None:
+    leads_ep = _endpoint(ctx, "http://127.0.0.1:9/leads", ["leads.#"])
+    lost_ep = _endpoint(ctx, "http://127.0.0.1:9/lost", ["leads.lead.lost.v1"])
+    registered = envelope("leads.lead.registered.v1", {"lead_id": "a"}, source="crm/leads")
+    lost = envelope("leads.lead.lost.v1", {"lead_id": "b"}, source="crm/leads")
+    opened = envelope("accounts.account.opened.v1", {"account_id": "c"}, source="crm/accounts")
+    with ctx.bus.session_factory() as s, s.begin():
+        # The same event twice in one call counts once.
+        assert webhooks.record_events(s, [registered.to_dict(), lost.to_dict(), registered.to_dict(),
+                                          opened.to_dict()], ctx.clock()) == 3
+    with ctx.bus.session_factory() as s, s.begin():
+        # Already kept: nothing again, in a batch or alone.
+        assert webhooks.record_events(s, [lost.to_dict(), registered.to_dict()], ctx.clock()) == 0
+        assert webhooks.record_event(s, opened.to_dict(), ctx.clock()) == 0
+    got = {(d.endpoint_id, d.event_id, d.event_type, d.state, d.attempts)
+           for ep in (leads_ep, lost_ep) for d in _deliveries(ctx, ep.id)}
+    assert got == {
+        (leads_ep.id, registered.id, registered.type, "pending", 0),
+        (leads_ep.id, lost.id, lost.type, "pending", 0),
+        (lost_ep.id, lost.id, lost.type, "pending", 0),
+    }
+    with ctx.bus.session_factory() as s:
+        kept = {e.id: e for e in s.scalars(select(WebhookEvent))}
+    assert set(kept) == {registered.id, lost.id, opened.id}
+    assert kept[lost.id].payload == lost.to_dict() and kept[lost.id].event_type == lost.type
+
+
+def test_enabled_endpoints_are_read_once_per_transaction_not_once_per_session(ctx: NotifyContext) -> None:
+    """A consumer's batch reads the endpoints once; an endpoint made between two transactions of
+    the same session gets the second transaction's events."""
+    first = envelope("leads.lead.registered.v1", {"lead_id": "a"}, source="crm/leads")
+    second = envelope("leads.lead.registered.v1", {"lead_id": "b"}, source="crm/leads")
+    with ctx.bus.session_factory() as s:
+        with s.begin():
+            assert webhooks.record_events(s, [first.to_dict()], ctx.clock()) == 0
+        ep = _endpoint(ctx, "http://127.0.0.1:9/late", ["leads.#"])
+        with s.begin():
+            assert webhooks.record_events(s, [second.to_dict()], ctx.clock()) == 1
+    assert [d.event_id for d in _deliveries(ctx, ep.id)] == [second.id]

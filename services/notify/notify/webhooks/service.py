@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
+
+from servicedb import dialect_insert
 
 from ..channels import inapp
 from ..domain import Draft
@@ -83,45 +85,82 @@ def active_secrets(ep: WebhookEndpoint, now: datetime) -> list[str]:
 
 
 def _delivery(endpoint_id: str, event: WebhookEvent, now: datetime) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=str(uuid.uuid4()),
-        endpoint_id=endpoint_id,
-        event_id=event.id,
-        event_type=event.event_type,
-        state=rules.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        last_status=None,
-        last_error=None,
-        created_at=now,
-        updated_at=now,
-    )
+    return WebhookDelivery(**_delivery_row(endpoint_id, event.id, event.event_type, now))
 
 
-def record_event(
-    session: Session,
-    envelope: Mapping[str, Any],
-    now: datetime,
-    endpoints: Sequence[WebhookEndpoint] | None = None,
-) -> int:
+def record_event(session: Session, envelope: Mapping[str, Any], now: datetime) -> int:
     """Keep the event and queue one delivery per enabled endpoint that wants it; a second call
     with the same event id does nothing. Returns how many deliveries were queued."""
-    if session.get(WebhookEvent, envelope["id"]) is not None:
-        return 0
-    event = WebhookEvent(
-        id=envelope["id"], event_type=envelope["type"], payload=dict(envelope), created_at=now
+    return record_events(session, [envelope], now)
+
+
+def record_events(session: Session, envelopes: Sequence[Mapping[str, Any]], now: datetime) -> int:
+    """``record_event`` for several events at once: one INSERT keeps those not kept before
+    (``ON CONFLICT DO NOTHING``: an id already kept, or twice in the list, counts once), one
+    INSERT queues their deliveries. Every event a service publishes passes through here, so it
+    runs no ORM unit of work. Returns how many deliveries were queued."""
+    rows = list(
+        {
+            str(env["id"]): {
+                "id": str(env["id"]),
+                "event_type": env["type"],
+                "payload": dict(env),
+                "created_at": now,
+            }
+            for env in envelopes
+        }.values()
     )
-    session.add(event)
-    if endpoints is None:
-        endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
+    if not rows:
+        return 0
+    stmt = (
+        dialect_insert(session, WebhookEvent.__table__)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(WebhookEvent.__table__.c.id)
+    )
+    kept = set(session.scalars(stmt, rows))
+    endpoints = _enabled_endpoints(session) if kept else []
     queued = [
-        _delivery(ep.id, event, now)
+        _delivery_row(ep.id, row["id"], row["event_type"], now)
+        for row in rows
+        if row["id"] in kept
         for ep in endpoints
-        if ep.enabled and rules.wants(ep.event_types, event.event_type)
+        if rules.wants(ep.event_types, row["event_type"])
     ]
-    session.add_all(queued)
-    session.flush()
+    if queued:
+        session.execute(insert(WebhookDelivery.__table__), queued)
     return len(queued)
+
+
+def _enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
+    """The enabled endpoints, read once per transaction: a consumer's batch of events shares
+    one transaction, so the list is read once a batch, and an endpoint created or disabled
+    while it runs counts from the next transaction on (as with a lock-free read anyway)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_ENDPOINTS_KEY)
+    if cached is not None and cached[0] is transaction:
+        return cast(list[WebhookEndpoint], cached[1])
+    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
+    session.info[_ENDPOINTS_KEY] = (transaction, endpoints)
+    return endpoints
+
+
+_ENDPOINTS_KEY = "notify.webhooks.enabled_endpoints"
+
+
+def _delivery_row(endpoint_id: str, event_id: str, event_type: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "endpoint_id": endpoint_id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "state": rules.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_status": None,
+        "last_error": None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def resend(session: Session, d: WebhookDelivery, now: datetime) -> WebhookDelivery:
