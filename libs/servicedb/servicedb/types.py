@@ -42,10 +42,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def dialect_insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+def dialect_insert(session: Session | str, table: Any) -> postgresql.Insert | sqlite.Insert:
     """``INSERT`` with the ``ON CONFLICT`` clauses of the session's database (PostgreSQL or
-    SQLite, whose upsert syntax is the same), so one statement serves both modes."""
-    name = session.get_bind().dialect.name
+    SQLite, whose upsert syntax is the same), so one statement serves both modes. A dialect
+    name instead of a session serves statements built once and cached per dialect."""
+    name = session if isinstance(session, str) else session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -61,13 +62,21 @@ def apply_snapshot(session: Session, snapshot: dict[str, Any], now: datetime) ->
         if name in ("member", "key_customer", "credit_hold"):
             value = bool(value)
         values[name] = value
-    stmt = dialect_insert(session, KnownAccount).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[KnownAccount.account_id],
-        set_={k: stmt.excluded[k] for k in values if k != "account_id"},
-        where=KnownAccount.version < stmt.excluded.version,
+    session.execute(_upsert(session.get_bind().dialect.name), values)
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str) -> Any:
+    """The upsert, built once per dialect: the same keys every time, so each event only binds
+    its values instead of building and cache-keying a new statement."""
+    table = KnownAccount.__table__
+    stmt = dialect_insert(dialect, table)
+    keys = ("version", "updated_at", "phone", *_FIELDS)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.account_id],
+        set_={k: stmt.excluded[k] for k in keys},
+        where=table.c.version < stmt.excluded.version,
     )
-    session.execute(stmt)
 
 
 def get(session: Session, account_id: str) -> KnownAccount | None:
