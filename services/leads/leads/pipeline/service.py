@@ -162,12 +162,15 @@ def convert(session: Session, bus: ServiceBus, lead: Lead, now: datetime, actor:
     domain.ensure_live(lead.merged_into)
     if not domain.conversion_needed(lead.status):
         return False
-    lead.status = domain.CONVERTED
-    lead.converted_at, lead.converted_by = now, actor
-    lead.changed(now)
-    split = ownership.latest_split(session, lead.id)["shares"]
-    bus.emit(session, LEAD_CONVERTED, converted_payload(lead, split), subject=lead.id)
-    mark_won(session, bus, lead, now, actor)
+    # The reads below (split, stage history) see nothing this changes: without autoflush the
+    # lead is updated once, at commit, instead of before each read.
+    with session.no_autoflush:
+        lead.status = domain.CONVERTED
+        lead.converted_at, lead.converted_by = now, actor
+        lead.changed(now)
+        split = ownership.latest_split(session, lead.id)["shares"]
+        bus.emit(session, LEAD_CONVERTED, converted_payload(lead, split), subject=lead.id)
+        mark_won(session, bus, lead, now, actor)
     return True
 
 
