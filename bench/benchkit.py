@@ -170,3 +170,15 @@ class DistributedSystem:
                           json={"username": username, "password": "crm-demo"}, timeout=10)
         resp.raise_for_status()
         return resp.json()["access_token"]
+
+
+def machine_speed() -> str:
+    """How fast this machine runs Python right now: the CPU time of a fixed loop (the same work
+    on every run), so figures of different days or machines can be set side by side (the
+    machines these benchmarks ran on differed up to 2x for the same code)."""
+    started = time.process_time()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    ms = (time.process_time() - started) * 1000
+    return f"machine speed reference: {ms:.0f} ms CPU for 2 million Python additions (lower is faster)"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from benchkit import DistributedSystem, median, percentile, print_table
+from benchkit import DistributedSystem, machine_speed, median, percentile, print_table
 
 
 def _load(url: str, headers: dict[str, str], seconds: float, connections: int,
@@ -177,6 +177,7 @@ def main() -> None:
         f"{args.rounds} alternating rounds (medians), load average at start {load_avg:.1f}",
         ("path", "req/s", "p50 ms", "p99 ms", "errors", "leads CPU ms/req", "proxy CPU ms/req",
          "ratio to direct"), rows)
+    print(machine_speed())
     print("targets: the front door (nginx, what `make up` runs) >= 0.85 x direct; "
           "direct to leads (crm-web, 2 workers x 4 threads) >= 2,500 req/s (issue 12)")
 

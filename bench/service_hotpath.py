@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from benchkit import drop_database, median, print_table, scratch_database
+from benchkit import drop_database, machine_speed, median, print_table, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("before", "after")
@@ -265,6 +265,7 @@ def main() -> None:
                          "req per CPU ratio"), http_rows)
         print(f"load while measuring (1-min load average, {os.cpu_count()} cores): "
               f"{os.getloadavg()[0]:.1f}")
+        print(machine_speed())
         print("target: after/before ≥ 2 requests per CPU (issue 12); see docs/performance.md")
     finally:
         drop_database(name)
