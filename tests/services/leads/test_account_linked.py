@@ -33,3 +33,23 @@ def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: Le
         lead = s.get(Lead, lead_id)
     assert lead.account_id == account_id and lead.version == 3  # registered, converted, linked
     assert client.get(f"/api/v1/leads/{lead_id}", headers=rep1).json["account_id"] == account_id
+
+
+def test_a_second_event_naming_the_same_account_changes_nothing(client, rep1, leads_ctx: LeadsContext):
+    """A different event (not a redelivery the inbox drops) for an account the lead already
+    records: no new version; one for a lead this service does not know: handled, no effect."""
+    lead_id = client.post("/api/v1/leads", json=LEAD, headers=rep1).json["id"]
+    assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
+    account_id = str(uuid.uuid4())
+    data = {"account_id": account_id, "code": "C-000043", "name": "Bamboo Ltd",
+            "source_lead_id": lead_id, "source_lead_code": "L-000001", "source_lead_name": "Wang Wu",
+            "owner_id": "rep2", "lead_owner_id": "rep1", "linked_at": "2026-11-23T09:30:01+00:00",
+            "linked_by": "rep1"}
+    unknown = {**data, "source_lead_id": str(uuid.uuid4())}
+    with running_worker(leads_ctx.bus) as bus:
+        for payload in (data, data, unknown):
+            publish(bus, envelope(LINKED, payload, subject=account_id, source="crm/accounts"))
+        assert wait_settled(bus, "handled", 3) == 3
+    with leads_ctx.bus.session_factory() as s:
+        lead = s.get(Lead, lead_id)
+    assert lead.account_id == account_id and lead.version == 3  # registered, converted, linked once

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from eventbus import Envelope, Subscription
@@ -19,6 +20,7 @@ from leads.intake.events import (
 )
 from leads.intake.matching import company_key
 from leads.intake.models import AccountCompany, Lead
+from servicedb import dialect_insert
 
 
 def on_account_opened(session: Session, event: Envelope, data: dict[str, Any]) -> None:
@@ -60,11 +62,14 @@ def _event_time(event: Envelope) -> datetime:
 
 
 def _link(session: Session, lead_id: str, account_id: str) -> None:
-    lead = session.get(Lead, lead_id, with_for_update=True)
-    if lead is None or lead.account_id == account_id:
-        return
-    lead.account_id = account_id
-    lead.changed()
+    """Record the account on the lead, its version bumped as ``Lead.changed`` does, in one
+    UPDATE (no change, no new version, when it already is; nothing when there is no lead).
+    ORM-enabled, so a copy of the lead already loaded in this session is kept in step."""
+    session.execute(
+        update(Lead)
+        .where(Lead.id == lead_id, Lead.account_id.is_distinct_from(account_id))
+        .values(account_id=account_id, version=Lead.version + 1)
+    )
 
 
 def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
@@ -72,14 +77,21 @@ def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
     key = company_key(data["company"])
     if key is None:
         return  # a person's account: nothing company-shaped to match
-    row = session.get(AccountCompany, data["account_id"], with_for_update=True)
-    if row is None:
-        session.add(AccountCompany(account_id=data["account_id"], company_key=key,
-                                   name=data["company"][:200], owner_id=data["owner_id"],
-                                   owner_team=data["owner_team"], version=data["version"]))
-    elif data["version"] > row.version:
-        row.company_key, row.name = key, data["company"][:200]
-        row.owner_id, row.owner_team, row.version = data["owner_id"], data["owner_team"], data["version"]
+    session.execute(_company_upsert(session.get_bind().dialect.name), {
+        "account_id": data["account_id"], "company_key": key, "name": data["company"][:200],
+        "owner_id": data["owner_id"], "owner_team": data["owner_team"], "version": data["version"]})
+
+
+@lru_cache(maxsize=4)
+def _company_upsert(dialect: str) -> Any:
+    """One statement, built once per dialect: insert, or overwrite a row of an older version."""
+    table = AccountCompany.__table__
+    stmt = dialect_insert(dialect, table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.account_id],
+        set_={k: stmt.excluded[k] for k in ("company_key", "name", "owner_id", "owner_team", "version")},
+        where=table.c.version < stmt.excluded.version,
+    )
 
 
 SUBSCRIPTIONS = {
