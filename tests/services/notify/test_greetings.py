@@ -146,3 +146,34 @@ def test_holiday_greetings_and_christmas_cards(api, ctx: NotifyContext, clock: F
     assert api.post(f"{API}/run", headers=admin).json["drafted"] == {"holiday": 1}
     [holiday] = api.get(f"{API}?kind=holiday", headers=admin).json["items"]
     assert holiday["label"] == "元旦" and "元旦将至" in holiday["body"] and holiday["channel"] == "sms"
+
+
+def test_customer_cards_keep_the_newest_snapshot_and_the_first_sighting(ctx: NotifyContext) -> None:
+    """Events overtaking each other: an older version never overwrites a newer card; a
+    snapshot without a version always applies; ``first_seen_at`` stays the first time."""
+    from notify.greetings.models import CustomerCard
+    from notify.greetings.service import upsert_card
+
+    snap = _account("rep1", True)["account"]
+    first, later = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+
+    def apply(at: datetime, **changes: Any) -> CustomerCard:
+        with ctx.bus.session_factory() as s, s.begin():
+            upsert_card(s, {**snap, **changes}, at)
+        with ctx.bus.session_factory() as s:
+            card = s.get(CustomerCard, snap["id"])
+            assert card is not None
+            return card
+
+    card = apply(first, version=5, name="新名")
+    assert (card.name, card.version, card.key_customer, card.mobile, card.contact_title) == (
+        "新名", 5, True, "+8613800138000", "总")
+    assert apply(later, version=4, name="旧名").name == "新名"  # older: ignored
+    card = apply(later, version=5, name="同版", owner_id="rep2")  # same version: applies
+    assert (card.name, card.owner_id) == ("同版", "rep2")
+    card = apply(later, version=None, name="无版本", contact=None)
+    assert (card.name, card.version, card.mobile, card.first_seen_at) == ("无版本", 0, None, first)
+    with ctx.bus.session_factory() as s, s.begin():  # no owner: nothing kept
+        upsert_card(s, {**snap, "id": "other", "owner_id": None}, later)
+    with ctx.bus.session_factory() as s:
+        assert s.get(CustomerCard, "other") is None

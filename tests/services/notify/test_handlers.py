@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -103,3 +104,25 @@ def test_delivered_notification_is_listed_for_its_owner(notify_ctx: NotifyContex
     assert [n["subject_id"] for n in rep1.json["items"]] == [data["account_id"]]
     rep2 = client.get("/api/v1/notify/notifications", headers=issuer.headers("rep2", "sales_rep"))
     assert rep2.json["items"] == []
+
+
+def test_a_notification_is_made_and_announced_once_per_event_and_recipient(notify_ctx: NotifyContext) -> None:
+    """What the inbox cannot catch (the same event under another consumer name, a replay):
+    the unique (event, recipient) pair makes the second delivery a no-op, without an event."""
+    from notify.channels import inapp
+    from notify.domain import Draft
+
+    source = str(uuid.uuid4())
+    draft = Draft("rep1", "account_opened", "标题", "正文", "account", "a-1")
+    made = []
+    for recipient in ("rep1", "rep1", "rep2"):
+        with notify_ctx.bus.session_factory() as s, s.begin():
+            made.append(inapp.deliver(s, source, dataclasses.replace(draft, recipient_id=recipient),
+                                      notify_ctx.clock(), notify_ctx.bus.emit))
+    assert [n is not None for n in made] == [True, False, True]
+    rows = _notifications(notify_ctx)
+    assert sorted((n.recipient_id, n.source_event_id, n.title) for n in rows) == [
+        ("rep1", source, "标题"), ("rep2", source, "标题")]
+    announced = outbox_events(notify_ctx.bus, "notify.notification.created.v1")
+    assert sorted(e["data"]["recipient_id"] for e in announced) == ["rep1", "rep2"]
+    assert {e["data"]["notification_id"] for e in announced} == {n.id for n in rows}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from servicedb import dialect_insert
 
 from ..domain import Draft
 from ..events import NOTIFICATION_CREATED, created_payload
@@ -25,13 +27,6 @@ def deliver(
     The inbox drops a redelivery; the unique (source_event_id, recipient_id) also covers a
     replay under another consumer name.
     """
-    exists = session.scalar(
-        select(Notification.id).where(
-            Notification.source_event_id == source_event_id, Notification.recipient_id == draft.recipient_id
-        )
-    )
-    if exists is not None:
-        return None
     n = Notification(
         id=str(uuid.uuid4()),
         recipient_id=draft.recipient_id,
@@ -44,7 +39,19 @@ def deliver(
         created_at=now,
         read_at=None,
     )
-    session.add(n)
-    session.flush()
+    # One statement instead of a lookup, then an insert: the unique pair decides.
+    row = {c.key: getattr(n, c.key) for c in Notification.__table__.columns}
+    if session.execute(_insert(session.get_bind().dialect.name), row).first() is None:
+        return None
     emit(session, NOTIFICATION_CREATED, created_payload(n), n.id)
     return n
+
+
+@lru_cache(maxsize=4)
+def _insert(dialect: str) -> Any:
+    table = Notification.__table__
+    return (
+        dialect_insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=[table.c.source_event_id, table.c.recipient_id])
+        .returning(table.c.id)
+    )

@@ -7,10 +7,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+
+from servicedb import dialect_insert
 
 from ..channels import inapp
 from ..domain import Draft
@@ -33,29 +36,47 @@ class GreetingError(ValueError):
     """The draft cannot do that (409)."""
 
 
-def upsert_card(session: Session, snapshot: Mapping[str, Any], now: datetime) -> CustomerCard | None:
-    """Apply an ``account`` snapshot unless an older version arrives after a newer one."""
+def upsert_card(session: Session, snapshot: Mapping[str, Any], now: datetime) -> None:
+    """Apply an ``account`` snapshot unless an older version arrives after a newer one (a
+    snapshot without a version always applies). One prebuilt upsert: every accounts event
+    passes through here."""
     account_id = snapshot.get("id") or snapshot.get("account_id")
     if not account_id or not snapshot.get("owner_id"):
-        return None
-    card = session.get(CustomerCard, account_id, with_for_update=True)
-    version = int(snapshot.get("version") or 0)
-    if card is None:
-        card = CustomerCard(account_id=account_id, first_seen_at=now, version=-1)
-        session.add(card)
-    elif version and version < card.version:
-        return card
+        return
     contact = snapshot.get("contact") or {}
-    card.code = str(snapshot.get("code") or "")
-    card.name = str(snapshot.get("name") or "")
-    card.owner_id, card.owner_team = str(snapshot["owner_id"]), snapshot.get("owner_team")
-    card.status = str(snapshot.get("status") or "active")
-    card.key_customer = bool(snapshot.get("key_customer"))
-    card.contact_name, card.contact_title = contact.get("name"), contact.get("title")
-    card.mobile, card.email = contact.get("mobile"), contact.get("email")
-    card.timezone, card.version = snapshot.get("timezone"), version
-    session.flush()
-    return card
+    session.execute(
+        _card_upsert(session.get_bind().dialect.name),
+        {
+            "account_id": account_id,
+            "code": str(snapshot.get("code") or ""),
+            "name": str(snapshot.get("name") or ""),
+            "owner_id": str(snapshot["owner_id"]),
+            "owner_team": snapshot.get("owner_team"),
+            "status": str(snapshot.get("status") or "active"),
+            "key_customer": bool(snapshot.get("key_customer")),
+            "contact_name": contact.get("name"),
+            "contact_title": contact.get("title"),
+            "mobile": contact.get("mobile"),
+            "email": contact.get("email"),
+            "timezone": snapshot.get("timezone"),
+            "first_seen_at": now,
+            "version": int(snapshot.get("version") or 0),
+        },
+    )
+
+
+@lru_cache(maxsize=4)
+def _card_upsert(dialect: str) -> Any:
+    """Insert the card, or overwrite it (all but ``first_seen_at``) unless the snapshot's
+    version is older than the card's."""
+    table = CustomerCard.__table__
+    stmt = dialect_insert(dialect, table)
+    kept = ("account_id", "first_seen_at")
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.account_id],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in kept},
+        where=(stmt.excluded.version == 0) | (stmt.excluded.version >= table.c.version),
+    )
 
 
 def _body(
