@@ -127,7 +127,7 @@ def record_events(session: Session, envelopes: Sequence[Mapping[str, Any]], now:
         if rules.wants(ep.event_types, row["event_type"])
     ]
     if queued:
-        session.execute(insert(WebhookDelivery.__table__), queued)
+        session.execute(insert(WebhookDelivery), queued)
     return len(queued)
 
 
