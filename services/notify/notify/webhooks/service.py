@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -112,12 +113,7 @@ def record_events(session: Session, envelopes: Sequence[Mapping[str, Any]], now:
     )
     if not rows:
         return 0
-    stmt = (
-        dialect_insert(session, WebhookEvent.__table__)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(WebhookEvent.__table__.c.id)
-    )
-    kept = set(session.scalars(stmt, rows))
+    kept = set(session.scalars(_keep_events(session.get_bind().dialect.name), rows))
     endpoints = _enabled_endpoints(session) if kept else []
     queued = [
         _delivery_row(ep.id, row["id"], row["event_type"], now)
@@ -131,6 +127,21 @@ def record_events(session: Session, envelopes: Sequence[Mapping[str, Any]], now:
     return len(queued)
 
 
+@lru_cache(maxsize=4)
+def _keep_events(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``, built once per dialect (this runs
+    for every event, so it is not rebuilt and cache-keyed each time)."""
+    table = WebhookEvent.__table__
+    return (
+        dialect_insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=[table.c.id])
+        .returning(table.c.id)
+    )
+
+
+_ENDPOINTS_KEY = "notify.webhooks.enabled_endpoints"
+
+
 def _enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
     """The enabled endpoints, read once per transaction: a consumer's batch of events shares
     one transaction, so the list is read once a batch, and an endpoint created or disabled
@@ -142,9 +153,6 @@ def _enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
     endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
     session.info[_ENDPOINTS_KEY] = (transaction, endpoints)
     return endpoints
-
-
-_ENDPOINTS_KEY = "notify.webhooks.enabled_endpoints"
 
 
 def _delivery_row(endpoint_id: str, event_id: str, event_type: str, now: datetime) -> dict[str, Any]:
