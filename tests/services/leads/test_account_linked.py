@@ -15,14 +15,20 @@ LINKED = "accounts.account.linked.v1"
 LEAD = {"name": "Wang Wu", "company": "Bamboo Ltd", "phone": "13800138000", "source": "walk_in"}
 
 
-def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: LeadsContext):
+def _converted_lead_and_link(client, rep1, code: str) -> tuple[str, str, dict]:  # type: ignore[no-untyped-def]
+    """A converted lead of rep1, a new account id and the linked event's payload for them."""
     lead_id = client.post("/api/v1/leads", json=LEAD, headers=rep1).json["id"]
     assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
     account_id = str(uuid.uuid4())
-    data = {"account_id": account_id, "code": "C-000042", "name": "Bamboo Ltd",
+    data = {"account_id": account_id, "code": code, "name": "Bamboo Ltd",
             "source_lead_id": lead_id, "source_lead_code": "L-000001", "source_lead_name": "Wang Wu",
             "owner_id": "rep2", "lead_owner_id": "rep1", "linked_at": "2026-11-23T09:30:01+00:00",
             "linked_by": "rep1"}
+    return lead_id, account_id, data
+
+
+def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: LeadsContext):
+    lead_id, account_id, data = _converted_lead_and_link(client, rep1, "C-000042")
     env = envelope(LINKED, data, subject=account_id, source="crm/accounts")
     with running_worker(leads_ctx.bus) as bus:
         publish(bus, env)
@@ -38,13 +44,7 @@ def test_linked_account_is_recorded_on_the_lead_once(client, rep1, leads_ctx: Le
 def test_a_second_event_naming_the_same_account_changes_nothing(client, rep1, leads_ctx: LeadsContext):
     """A different event (not a redelivery the inbox drops) for an account the lead already
     records: no new version; one for a lead this service does not know: handled, no effect."""
-    lead_id = client.post("/api/v1/leads", json=LEAD, headers=rep1).json["id"]
-    assert client.post(f"/api/v1/leads/{lead_id}/convert", headers=rep1).status_code == 202
-    account_id = str(uuid.uuid4())
-    data = {"account_id": account_id, "code": "C-000043", "name": "Bamboo Ltd",
-            "source_lead_id": lead_id, "source_lead_code": "L-000001", "source_lead_name": "Wang Wu",
-            "owner_id": "rep2", "lead_owner_id": "rep1", "linked_at": "2026-11-23T09:30:01+00:00",
-            "linked_by": "rep1"}
+    lead_id, account_id, data = _converted_lead_and_link(client, rep1, "C-000043")
     unknown = {**data, "source_lead_id": str(uuid.uuid4())}
     with running_worker(leads_ctx.bus) as bus:
         for payload in (data, data, unknown):
