@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from servicedb import writes
 from telemetry import is_database_outage, outage
 
 from .broker import Broker, OutgoingMessage, PublishError
@@ -65,6 +66,7 @@ class OutboxRelay:
         self.inbox = inbox
         self.inbox_retention = inbox_retention
         self.window = max(1, window or self.WINDOW)
+        self._unsent = self._unsent_batch()  # built once: the relay runs it at every wake-up
         self.wake = threading.Event()
         self._last_prune = float("-inf")  # first prune at the first idle moment
         # Series exist from the start (at 0), so alerts on their increase see the first one.
@@ -78,6 +80,13 @@ class OutboxRelay:
                 .where(o.c.sent_at.is_(None)).order_by(o.c.id).limit(self.batch_size)
                 .with_for_update(skip_locked=True))
 
+    def _claim(self, session: Session) -> tuple[list[int], list[OutgoingMessage]]:
+        """The next batch's ids and messages (its rows locked in ``session``'s transaction)."""
+        rows = writes.execute(session, self._unsent)
+        return [r[0] for r in rows], [
+            OutgoingMessage(routing_key=event_type, body=envelope.encode("utf-8"), message_id=event_id)
+            for _, event_id, event_type, envelope in rows]
+
     def publish_batch(self) -> int:
         """Publish at most one batch; returns how many rows were sent.
 
@@ -87,23 +96,18 @@ class OutboxRelay:
         which tell an operator why the backlog grows.
         """
         with Session(self.engine) as session:
-            rows = session.execute(self._unsent_batch()).all()
-            if not rows:
+            ids, messages = self._claim(session)
+            if not ids:
                 return 0
-            ids = [r.id for r in rows]
             try:
-                self.broker.publish([
-                    OutgoingMessage(routing_key=r.event_type, body=r.envelope.encode("utf-8"),
-                                    message_id=r.event_id)
-                    for r in rows
-                ])
+                self.broker.publish(messages)
             except PublishError as exc:
                 self._record_failure(session, ids, exc)
                 raise
             self._mark_sent(session, ids)
             session.commit()
-        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        return len(rows)
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(ids))
+        return len(ids)
 
     def publish_window(self, stop: threading.Event | None = None) -> int:
         """Publish until a batch comes up short, with up to ``window`` batches awaiting their
@@ -140,13 +144,10 @@ class OutboxRelay:
     def _claim_and_send(self) -> _InFlight | None:
         session = Session(self.engine)
         try:
-            rows = session.execute(self._unsent_batch()).all()
-            if not rows:
+            ids, messages = self._claim(session)
+            if not ids:
                 session.close()
                 return None
-            ids = [r.id for r in rows]
-            messages = [OutgoingMessage(routing_key=r.event_type, body=r.envelope.encode("utf-8"),
-                                        message_id=r.event_id) for r in rows]
             nowait = getattr(self.broker, "publish_nowait", None)
             try:
                 if nowait is None:  # a broker without the method: publish and wait at once
@@ -186,7 +187,7 @@ class OutboxRelay:
         o = self.outbox
         if self.engine.dialect.name == "postgresql":
             # One array parameter: the same statement for every batch (compiled once).
-            session.execute(_pg_mark_sent(o), {"ids": ids})
+            writes.execute(session, _pg_mark_sent(o), {"ids": ids})
         else:
             session.execute(update(o).where(o.c.id.in_(ids)).values(sent_at=func.now()))
 

@@ -27,12 +27,13 @@ from sqlalchemy import (
     event,
     func,
     select,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
+
+from servicedb import dialect_insert, writes
 
 from .envelope import Envelope
 
@@ -78,16 +79,32 @@ def define_tables(metadata: MetaData) -> tuple[Table, Table]:
 
 def add_to_outbox(session: Session, outbox: Table, env: Envelope) -> None:
     """Queue ``env`` for publishing when (and only if) the session's transaction commits."""
-    session.execute(
-        outbox.insert().values(event_id=env.id, event_type=env.type, envelope=env.to_json())
-    )
+    values = {"event_id": env.id, "event_type": env.type, "envelope": env.to_json()}
     if session.get_bind().dialect.name == "postgresql" and not session.info.get(_NOTIFIED):
         # NOTIFY is delivered at commit and folded per transaction: relays in other
         # processes wake within milliseconds, never on a rolled-back change. One per
-        # transaction is enough (a round trip per event made bulk emits twice as slow).
-        session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+        # transaction is enough (a round trip per event made bulk emits twice as slow), and
+        # the transaction's first insert sends it itself (one round trip, not two).
+        writes.execute(session, _pg_insert_notifying(outbox), values)
         session.info[_NOTIFIED] = True
+    else:
+        writes.execute(session, _outbox_insert(outbox), values)
     session.info[_PENDING] = True
+
+
+@lru_cache(maxsize=32)
+def _outbox_insert(outbox: Table) -> Insert:
+    return outbox.insert()
+
+
+@lru_cache(maxsize=32)
+def _pg_insert_notifying(outbox: Table) -> Insert:
+    """``INSERT INTO event_outbox (…) SELECT :event_id, :event_type, :envelope FROM
+    pg_notify(…)``: the row and the relays' wake-up in one statement."""
+    source = select(bindparam("event_id", type_=String()), bindparam("event_type", type_=String()),
+                    bindparam("envelope", type_=Text())).select_from(
+        func.pg_notify(NOTIFY_CHANNEL, "").table_valued())
+    return outbox.insert().from_select(["event_id", "event_type", "envelope"], source)
 
 
 def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) -> bool:
@@ -99,16 +116,13 @@ def claim_inbox(session: Session, inbox: Table, consumer: str, env: Envelope) ->
     The outcome is read from ``RETURNING``, not ``rowcount``: SQLAlchemy 2.x does not keep an
     INSERT's rowcount, and with psycopg it is -1, which made every event look like a duplicate.
     """
-    dialect = session.get_bind().dialect.name
     values = {"consumer": consumer, "event_id": env.id, "event_type": env.type}
-    stmt: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(inbox).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(inbox).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        raise RuntimeError(f"unsupported dialect {dialect}")
-    return session.execute(stmt.returning(inbox.c.event_id)).first() is not None
+    return bool(writes.execute(session, _claim_one(session.get_bind().dialect.name, inbox), values))
+
+
+@lru_cache(maxsize=32)
+def _claim_one(dialect: str, inbox: Table) -> ReturningInsert[Any]:
+    return dialect_insert(dialect, inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
 def claim_inbox_many(session: Session, inbox: Table, consumer: str, envs: list[Envelope]) -> set[str]:
@@ -125,7 +139,7 @@ def claim_inbox_many(session: Session, inbox: Table, consumer: str, envs: list[E
         # batch size, so it is compiled once (a VALUES list was compiled anew per batch).
         params = {"consumer": consumer, "ids": [r["event_id"] for r in rows],
                   "types": [r["event_type"] for r in rows]}
-        return set(session.execute(_pg_claim_many(inbox), params).scalars())
+        return {row[0] for row in writes.execute(session, _pg_claim_many(inbox), params)}
     stmt: sqlite.Insert
     if dialect == "sqlite":
         stmt = sqlite.insert(inbox).values(rows).on_conflict_do_nothing()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
 from sqlalchemy import MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from . import writes
 from .types import dialect_insert
 
 NAMING = {
@@ -38,9 +40,14 @@ def next_code(session: Session, counter: type[DeclarativeBase], prefix: str, wid
     key; the row lock serializes later takers, so codes are unique and gap-free per committed
     transaction (a rolled-back one releases its number).
     """
-    table = cast(Table, counter.__table__)
-    stmt = dialect_insert(session, table).values(prefix=prefix, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[table.c.prefix],
-                                      set_={"value": table.c.value + 1})
-    value = session.execute(stmt.returning(table.c.value)).scalar_one()
+    stmt = _take(session.get_bind().dialect.name, cast(Table, counter.__table__))
+    value = writes.scalar(session, stmt, {"prefix": prefix, "value": 1})
     return f"{prefix}-{value:0{width}d}"
+
+
+@lru_cache(maxsize=16)
+def _take(dialect: str, table: Table) -> Any:
+    """The counter's upsert, built once per dialect and table (every new record takes a code)."""
+    stmt = dialect_insert(dialect, table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.prefix],
+                                      set_={"value": table.c.value + 1}).returning(table.c.value)

@@ -1,0 +1,128 @@
+"""Hot writes inside the caller's transaction: a prebuilt Core statement on the session's own
+driver connection, without SQLAlchemy's per-execution work.
+
+Every event a service emits or handles runs a handful of fixed statements (the outbox insert,
+the inbox claim, a counter, a read model's upsert). Through ``Session.execute`` each one costs
+a cache key, a compiled-cache look-up, an execution context and a result object: under the
+latency benchmark that was a fifth of a worker's CPU (docs/performance.md §5.2, fifth pass).
+``execute`` works each statement out once (SQL, bind processors, result processors) and then
+sends it straight through psycopg's cursor in the session's transaction, so it commits or rolls
+back with everything else the caller does.
+
+Only statements built once (module constants or per-table/per-dialect caches) belong here: the
+plan is kept per statement object. Statements whose SQL depends on their values (``IN`` lists),
+or that need SQLAlchemy to compute a value first (Python-side column defaults), and every
+database other than PostgreSQL through psycopg, take the ordinary path: ``Connection.execute``
+on the session's connection, which (like the fast path) does not flush the session first and
+gives ORM-enabled statements no ORM semantics. Driver errors are re-raised as SQLAlchemy's (and
+a lost connection invalidated), so outage handling sees what it expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_PLAN_LIMIT = 256  # statements kept per process; the hot paths use a few dozen
+
+
+@dataclass
+class _Plan:
+    stmt: Executable  # kept, so the id this plan is filed under cannot be reused meanwhile
+    compiled: SQLCompiler
+    sql: str
+    binds: dict[str, Callable[[Any], Any]]
+    escaped: dict[str, str]
+    results: list[Callable[[Any], Any] | None] | None = None  # from the first cursor seen
+
+
+_plans: dict[tuple[int, int, tuple[str, ...] | None], _Plan | None] = {}
+
+
+def execute(session: Session, stmt: Executable,
+            params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run ``stmt`` (built once) with ``params`` in the session's transaction; the rows it
+    returns (``RETURNING`` or a ``SELECT``) as tuples, column types applied.
+
+    For an ``INSERT`` built without ``values()``, the keys of ``params`` are its columns.
+    The session is not flushed first: pending ORM objects this statement depends on must be
+    flushed by the caller.
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    plan = _plan(dialect, stmt, params) if dialect.driver == "psycopg" else None
+    if plan is None:
+        # the session's connection, not the session: no autoflush, no ORM bulk semantics,
+        # the same on every database
+        result = conn.execute(stmt, dict(params) if params is not None else None)
+        return [tuple(row) for row in result] if result.returns_rows else []
+    values = plan.compiled.construct_params(params=params, escape_names=False)
+    binds, escaped = plan.binds, plan.escaped
+    bound = {escaped.get(name, name): binds[name](value) if name in binds else value
+             for name, value in values.items()}
+    fairy: Any = conn.connection
+    dbapi: Any = fairy.driver_connection
+    with dbapi.cursor() as cursor:
+        try:
+            cursor.execute(plan.sql, bound)
+            rows = cursor.fetchall() if cursor.description is not None else []
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi, cursor):
+                conn.invalidate(error)
+            raise exc.DBAPIError.instance(plan.sql, bound, error, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from error
+        if rows and plan.results is None:
+            plan.results = _result_processors(dialect, plan, cursor.description)
+    results = plan.results
+    if not rows or not results or not any(results):
+        return rows
+    return [tuple(process(value) if process is not None else value
+                  for process, value in zip(results, row, strict=True)) for row in rows]
+
+
+def scalar(session: Session, stmt: Executable, params: Mapping[str, Any] | None = None) -> Any:
+    """The first column of the first row ``execute`` returns, or None."""
+    rows = execute(session, stmt, params)
+    return rows[0][0] if rows else None
+
+
+def _plan(dialect: Any, stmt: Executable, params: Mapping[str, Any] | None) -> _Plan | None:
+    keys = tuple(sorted(params)) if params is not None and getattr(stmt, "is_insert", False) else None
+    slot = (id(dialect), id(stmt), keys)
+    plan = _plans.get(slot)
+    if plan is not None and plan.stmt is stmt:
+        return plan
+    if slot in _plans and plan is None:
+        return None
+    if len(_plans) >= _PLAN_LIMIT:
+        _plans.clear()
+    compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)  # type: ignore[attr-defined]
+    new = _Plan(stmt=stmt, compiled=compiled, sql=compiled.string,
+                binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
+                escaped=dict(compiled.escaped_bind_names or {})) \
+        if isinstance(compiled, SQLCompiler) and _plain(compiled) else None
+    _plans[slot] = new
+    return new
+
+
+def _plain(compiled: SQLCompiler) -> bool:
+    """Nothing for SQLAlchemy to do at execution time but pass the values on."""
+    return not (compiled.positional or compiled.post_compile_params
+                or compiled.literal_execute_params or compiled.insert_prefetch
+                or compiled.update_prefetch or compiled.schema_translate_map)
+
+
+def _result_processors(dialect: Any, plan: _Plan,
+                       description: Sequence[Any] | None) -> list[Callable[[Any], Any] | None]:
+    """The column types' result processors (none for a ``text`` statement's columns)."""
+    entries = plan.compiled._result_columns
+    if description is None or len(description) != len(entries):
+        return [None] * len(description or ())
+    return [entry.type._cached_result_processor(dialect, column.type_code)
+            for entry, column in zip(entries, description, strict=True)]

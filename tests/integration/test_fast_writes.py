@@ -1,0 +1,144 @@
+"""``servicedb.writes.execute`` does inside the session's transaction exactly what
+``Session.execute`` does, on both databases: inserts with the caller's columns, ``RETURNING``
+with column types applied, upserts, statements reused with other values, rollback taking the
+writes with it, statements the plan cannot serve (``IN`` lists, Python-side defaults) on the
+ordinary path, and driver errors as SQLAlchemy's exceptions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    exc,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from servicedb import UtcDateTime, dialect_insert, writes
+
+metadata = MetaData()
+items = Table(
+    "items", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("label", String(40)),
+    Column("at", UtcDateTime),
+    Column("doc", JSON),
+    Column("made_by", String(20), default=lambda: "python-default"),
+)
+AT = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+INSERT = items.insert()
+RETURNING = items.insert().returning(items.c.id, items.c.at, items.c.doc)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    engine = create_engine(db_url)
+    metadata.create_all(engine)
+    return engine
+
+
+def rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(items).order_by(items.c.n)).mappings()]
+
+
+def test_inserts_and_returning_match_the_ordinary_path(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        # the keys given are the columns written (the others take their defaults: a
+        # Python-side default makes the statement take the ordinary path)
+        writes.execute(session, INSERT, {"id": "a", "n": 1, "label": "one", "made_by": "me"})
+        returned = writes.execute(session, RETURNING, {"id": "b", "n": 2, "at": AT,
+                                                       "doc": {"tags": ["x"]}, "made_by": "me"})
+        writes.execute(session, INSERT, {"id": "c", "n": 3})
+    assert returned == [("b", AT, {"tags": ["x"]})]
+    assert returned[0][1].tzinfo is not None  # aware, on SQLite too
+    got = rows(engine)
+    assert [(r["id"], r["n"], r["label"], r["made_by"]) for r in got] == [
+        ("a", 1, "one", "me"), ("b", 2, None, "me"), ("c", 3, None, "python-default")]
+    assert got[1]["at"] == AT and got[1]["doc"] == {"tags": ["x"]}
+
+
+def test_a_statement_reused_with_other_values_and_an_upsert(engine: Engine) -> None:
+    bump = update(items).where(items.c.id == bindparam("key")).values(
+        n=items.c.n + bindparam("by")).returning(items.c.n)
+    upsert_stmt = dialect_insert(engine.dialect.name, items)
+    upsert_stmt = upsert_stmt.on_conflict_do_update(
+        index_elements=[items.c.id], set_={"n": upsert_stmt.excluded.n})
+    with Session(engine) as session, session.begin():
+        for i in range(3):
+            writes.execute(session, INSERT, {"id": f"k{i}", "n": i, "made_by": "t"})
+        assert writes.scalar(session, bump, {"key": "k1", "by": 10}) == 11
+        assert writes.scalar(session, bump, {"key": "k2", "by": 5}) == 7
+        assert writes.scalar(session, bump, {"key": "nobody", "by": 5}) is None
+        writes.execute(session, upsert_stmt, {"id": "k0", "n": 40, "made_by": "t"})
+        writes.execute(session, upsert_stmt, {"id": "k9", "n": 90, "made_by": "t"})
+    assert [(r["id"], r["n"]) for r in rows(engine)] == [("k2", 7), ("k1", 11), ("k0", 40), ("k9", 90)]
+
+
+def test_the_writes_belong_to_the_sessions_transaction(engine: Engine) -> None:
+    with Session(engine) as session:
+        with session.begin():
+            writes.execute(session, INSERT, {"id": "kept", "n": 1, "made_by": "t"})
+        session.begin()
+        writes.execute(session, INSERT, {"id": "dropped", "n": 2, "made_by": "t"})
+        # the same transaction sees it (ORM and Core alike) ...
+        assert session.scalar(select(items.c.n).where(items.c.id == "dropped")) == 2
+        session.rollback()  # ... and it goes with the rollback
+    assert [r["id"] for r in rows(engine)] == ["kept"]
+
+
+def test_postgresql_statements_use_a_plan_kept_per_statement(pg_url: str) -> None:
+    """(SQLite takes ``Session.execute``: see servicedb.writes.)"""
+    engine = create_engine(pg_url)
+    metadata.create_all(engine)
+    writes._plans.clear()
+    stmt = select(items.c.n).where(items.c.id == bindparam("key"))
+    in_list = select(items.c.n).where(items.c.id.in_(["a", "b"])).order_by(items.c.n)
+    with Session(engine) as session, session.begin():
+        writes.execute(session, INSERT, {"id": "a", "n": 1, "made_by": "t"})
+        writes.execute(session, INSERT, {"id": "b", "n": 2, "made_by": "t"})
+        writes.execute(session, INSERT, {"id": "c", "n": 3})  # Python default: ordinary path
+        assert writes.execute(session, stmt, {"key": "b"}) == [(2,)]
+        assert writes.execute(session, in_list) == [(1,), (2,)]
+    plans = list(writes._plans.values())
+    kept = [p for p in plans if p is not None]
+    assert len(kept) == 2 and {p.stmt for p in kept} == {INSERT, stmt}
+    assert plans.count(None) == 2  # the default and the IN list: worked out once as "ordinary"
+    assert [r["made_by"] for r in rows(engine)] == ["t", "t", "python-default"]
+
+
+def test_driver_errors_surface_as_sqlalchemy_errors(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        writes.execute(session, INSERT, {"id": "dup", "n": 1, "made_by": "t"})
+    with pytest.raises(exc.IntegrityError), Session(engine) as session, session.begin():
+        writes.execute(session, INSERT, {"id": "dup", "n": 2, "made_by": "t"})
+    missing = Table("missing_table", MetaData(), Column("id", Integer))
+    with pytest.raises(exc.DBAPIError), Session(engine) as session, session.begin():
+        writes.execute(session, missing.insert(), {"id": 1})
+    # the pooled connections that saw the errors are fit for the next transaction
+    with Session(engine) as session, session.begin():
+        writes.execute(session, INSERT, {"id": "next", "n": 3, "made_by": "t"})
+        assert session.execute(text("SELECT 1")).scalar() == 1
+    assert [r["id"] for r in rows(engine)] == ["dup", "next"]
+
+
+def test_timestamps_written_as_given(engine: Engine) -> None:
+    later = AT + timedelta(hours=5, microseconds=7)
+    with Session(engine) as session, session.begin():
+        writes.execute(session, INSERT, {"id": str(uuid.uuid4()), "n": 1, "at": later, "made_by": "t"})
+    assert rows(engine)[0]["at"] == later
