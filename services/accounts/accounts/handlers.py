@@ -8,10 +8,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from eventbus import Envelope, Subscription
+from servicedb import writes
 
 from . import domain
 from .companies import company_key
@@ -41,8 +42,7 @@ def on_lead_converted(session: Session, event: Envelope, data: dict[str, Any], *
     row (both unique per lead, if two events race) also make a *different* event for the same
     lead a no-op.
     """
-    existing = session.scalar(select(Account.id).where(Account.source_lead_id == data["lead_id"]))
-    if existing is not None or session.get(LeadLink, data["lead_id"]) is not None:
+    if writes.scalar(session, _HANDLED_LEAD, {"lead_id": data["lead_id"]}):
         return
     twin = _active_account_of_company(session, data["company"])
     if twin is not None:
@@ -95,9 +95,20 @@ def _active_account_of_company(session: Session, company: str | None) -> Account
     key = company_key(company)
     if key is None:
         return None  # a person, not a company: nothing to link by
-    return session.scalar(
-        select(Account).where(Account.company_key == key, Account.status == domain.ACTIVE)
-        .order_by(Account.created_at, Account.id).limit(1).with_for_update())
+    # Usually there is none: one prebuilt statement finds (and locks) it, the ORM loads it
+    # only when there is one.
+    account_id = writes.scalar(session, _TWIN, {"key": key, "status": domain.ACTIVE})
+    return session.get(Account, account_id) if account_id is not None else None
+
+
+_LEAD = bindparam("lead_id", type_=String())
+# Already an account of this lead, or a link of it to another: a different event for the same
+# lead is then a no-op.
+_HANDLED_LEAD = select(or_(exists().where(Account.source_lead_id == _LEAD),
+                           exists().where(LeadLink.lead_id == _LEAD)))
+_TWIN = (select(Account.id)
+         .where(Account.company_key == bindparam("key"), Account.status == bindparam("status"))
+         .order_by(Account.created_at, Account.id).limit(1).with_for_update())
 
 
 def subscriptions(deps: HandlerDeps) -> dict[str, Subscription]:

@@ -20,7 +20,7 @@ from leads.intake.events import (
 )
 from leads.intake.matching import company_key
 from leads.intake.models import AccountCompany, Lead
-from servicedb import dialect_insert
+from servicedb import dialect_insert, writes
 
 
 def on_account_opened(session: Session, event: Envelope, data: dict[str, Any]) -> None:
@@ -77,7 +77,7 @@ def _keep_account_company(session: Session, data: dict[str, Any]) -> None:
     key = company_key(data["company"])
     if key is None:
         return  # a person's account: nothing company-shaped to match
-    session.execute(_company_upsert(session.get_bind().dialect.name), {
+    writes.execute(session, _company_upsert(session.get_bind().dialect.name), {
         "account_id": data["account_id"], "company_key": key, "name": data["company"][:200],
         "owner_id": data["owner_id"], "owner_team": data["owner_team"], "version": data["version"]})
 

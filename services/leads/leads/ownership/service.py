@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 import authn
@@ -32,6 +32,7 @@ from leads.ownership.rules import (
 from leads.policy.rules import LeadPolicy
 from leads.policy.service import current_policy
 from leads.ports import Deps
+from servicedb import writes
 
 REGISTRATION, REFERRAL = "registration", "referral"
 
@@ -247,18 +248,24 @@ def rotation_from_json(team: str, day: date, data: dict[str, Any]) -> RotationSt
 
 
 def latest_split(session: Session, lead_id: str) -> dict[str, Any]:
-    """The lead's current commission split (the latest recorded; earlier ones stay stored)."""
-    rows = list(session.scalars(select(LeadSplit).where(LeadSplit.lead_id == lead_id)
-                                .order_by(LeadSplit.at.desc(), LeadSplit.id.desc())))
+    """The lead's current commission split (the latest recorded; earlier ones stay stored).
+    A prebuilt statement: every conversion reads it."""
+    rows = writes.execute(session, _SPLITS, {"lead_id": lead_id})
     if not rows:
         return {"split_id": None, "situation": None, "at": None, "by": None, "reason": None,
                 "shares": []}
-    latest = [r for r in rows if r.split_id == rows[0].split_id]
-    latest.sort(key=lambda r: r.id)
-    first = latest[0]
-    return {"split_id": first.split_id, "situation": first.situation, "at": first.at,
-            "by": first.by, "reason": first.reason,
-            "shares": [{"rep": r.rep, "percent": r.percent} for r in latest]}
+    # (id, split_id, situation, at, by, reason, rep, percent), newest first
+    latest = sorted((r for r in rows if r[1] == rows[0][1]), key=lambda r: r[0])
+    _, split_id, situation, at, by, reason, _, _ = latest[0]
+    return {"split_id": split_id, "situation": situation, "at": at, "by": by, "reason": reason,
+            "shares": [{"rep": r[6], "percent": r[7]} for r in latest]}
+
+
+_SPLIT_ROWS = LeadSplit.__table__.c
+_SPLITS = (select(_SPLIT_ROWS.id, _SPLIT_ROWS.split_id, _SPLIT_ROWS.situation, _SPLIT_ROWS.at,
+                  _SPLIT_ROWS.by, _SPLIT_ROWS.reason, _SPLIT_ROWS.rep, _SPLIT_ROWS.percent)
+           .where(_SPLIT_ROWS.lead_id == bindparam("lead_id"))
+           .order_by(_SPLIT_ROWS.at.desc(), _SPLIT_ROWS.id.desc()))
 
 
 def take_rotation_turn(ctx: Deps, session: Session, team: str, actor: str, customer: str,

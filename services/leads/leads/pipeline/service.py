@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from eventbus import ServiceBus
@@ -33,6 +33,7 @@ from leads.pipeline.events import (
 from leads.pipeline.models import LeadFollowUp, LeadStageHistory
 from leads.policy import service as policies
 from leads.policy.rules import LeadPolicy
+from servicedb import writes
 
 STATUS_LOST, STATUS_TERMINATED = "lost", "terminated"
 CHANNEL_CONTACT_KINDS: dict[str, ContactKind] = {
@@ -78,20 +79,33 @@ def _history(session: Session, lead_id: str) -> list[LeadStageHistory]:
 
 def _enter_stage(session: Session, lead: Lead, stage: str, now: datetime, actor: str,
                  reason: str | None = None) -> str:
-    """Close the current history row (creating it for a lead that never moved) and open ``stage``."""
+    """Close the current history row (creating it for a lead that never moved) and open ``stage``.
+
+    Prebuilt statements (``servicedb.writes``), not the ORM: every stage move, closing and
+    conversion comes through here, and only the latest row matters.
+    """
     from_stage = lead.stage
-    rows = _history(session, lead.id)
-    if not rows:
+    last = writes.execute(session, _LAST_STAY, {"lead_id": lead.id})
+    if not last:
         # Leads start in the first stage without a row; write that first stay when it ends.
-        session.add(LeadStageHistory(lead_id=lead.id, stage=from_stage,
-                                     entered_at=lead.stage_entered_at or lead.created_at, left_at=now,
-                                     actor=lead.registered_by))
-    elif rows[-1].left_at is None:
-        rows[-1].left_at = now
-    session.add(LeadStageHistory(lead_id=lead.id, stage=stage, entered_at=now, actor=actor, reason=reason))
+        writes.execute(session, _INSERT_STAY, {
+            "lead_id": lead.id, "stage": from_stage, "entered_at": lead.stage_entered_at or lead.created_at,
+            "left_at": now, "actor": lead.registered_by, "reason": None})
+    elif last[0][1] is None:
+        writes.execute(session, _CLOSE_STAY, {"stay_id": last[0][0], "closed_at": now})
+    writes.execute(session, _INSERT_STAY, {"lead_id": lead.id, "stage": stage, "entered_at": now,
+                                           "left_at": None, "actor": actor, "reason": reason})
     lead.stage, lead.stage_entered_at = stage, now
     lead.cadence_due_at = None
     return from_stage
+
+
+_STAYS = cast(Table, LeadStageHistory.__table__)
+_LAST_STAY = (select(_STAYS.c.id, _STAYS.c.left_at).where(_STAYS.c.lead_id == bindparam("lead_id"))
+              .order_by(_STAYS.c.entered_at.desc(), _STAYS.c.id.desc()).limit(1))
+_CLOSE_STAY = (update(_STAYS).where(_STAYS.c.id == bindparam("stay_id"))
+               .values(left_at=bindparam("closed_at")))
+_INSERT_STAY = insert(_STAYS)
 
 
 def _touch(lead: Lead, now: datetime) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from servicedb import dialect_insert
+from servicedb import dialect_insert, writes
 
 from ..domain import Draft
 from ..events import NOTIFICATION_CREATED, created_payload
@@ -41,7 +41,7 @@ def deliver(
     )
     # One statement instead of a lookup, then an insert: the unique pair decides.
     row = {c.key: getattr(n, c.key) for c in Notification.__table__.columns}
-    if session.execute(_insert(session.get_bind().dialect.name), row).first() is None:
+    if not writes.execute(session, _insert(session.get_bind().dialect.name), row):
         return None
     emit(session, NOTIFICATION_CREATED, created_payload(n), n.id)
     return n

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicedb import dialect_insert
+from servicedb import dialect_insert, writes
 
 from ..channels import inapp
 from ..domain import Draft
@@ -44,7 +44,8 @@ def upsert_card(session: Session, snapshot: Mapping[str, Any], now: datetime) ->
     if not account_id or not snapshot.get("owner_id"):
         return
     contact = snapshot.get("contact") or {}
-    session.execute(
+    writes.execute(
+        session,
         _card_upsert(session.get_bind().dialect.name),
         {
             "account_id": account_id,

@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from servicedb import dialect_insert
+from servicedb import dialect_insert, writes
 
 from ..channels import inapp
 from ..domain import Draft
@@ -113,7 +113,11 @@ def record_events(session: Session, envelopes: Sequence[Mapping[str, Any]], now:
     )
     if not rows:
         return 0
-    kept = set(session.scalars(_keep_events(session.get_bind().dialect.name), rows))
+    stmt = _keep_events(session.get_bind().dialect.name)
+    # A lone event (the usual case at light load) takes the prebuilt fast path; several go
+    # as one multi-row INSERT … RETURNING.
+    kept = ({r[0] for r in writes.execute(session, stmt, rows[0])} if len(rows) == 1
+            else set(session.scalars(stmt, rows)))
     endpoints = _enabled_endpoints(session) if kept else []
     queued = [
         _delivery_row(ep.id, row["id"], row["event_type"], now)

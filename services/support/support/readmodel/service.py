@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from servicedb import dialect_insert
+from servicedb import dialect_insert, writes
 
 from ..tickets.rules import normalize_phone
 from .models import KnownAccount
@@ -62,7 +62,7 @@ def apply_snapshot(session: Session, snapshot: dict[str, Any], now: datetime) ->
         if name in ("member", "key_customer", "credit_hold"):
             value = bool(value)
         values[name] = value
-    session.execute(_upsert(session.get_bind().dialect.name), values)
+    writes.execute(session, _upsert(session.get_bind().dialect.name), values)
 
 
 @lru_cache(maxsize=4)
