@@ -53,3 +53,22 @@ def test_a_second_event_naming_the_same_account_changes_nothing(client, rep1, le
     with leads_ctx.bus.session_factory() as s:
         lead = s.get(Lead, lead_id)
     assert lead.account_id == account_id and lead.version == 3  # registered, converted, linked once
+
+
+def test_a_copy_of_the_lead_loaded_earlier_in_the_transaction_sees_the_link(
+        client, rep1, leads_ctx: LeadsContext):
+    """A batch's handlers share one session: a lead an earlier event loaded is not left stale
+    by the link's UPDATE (nor does the ORM later write the old account back)."""
+    from leads.intake.handlers import on_account_linked
+
+    lead_id, account_id, data = _converted_lead_and_link(client, rep1, "C-000044")
+    env = envelope(LINKED, data, subject=account_id, source="crm/accounts")
+    with leads_ctx.bus.session_factory() as s, s.begin():
+        lead = s.get(Lead, lead_id)
+        assert lead is not None and lead.account_id is None and lead.version == 2
+        on_account_linked(s, env, data)
+        assert (lead.account_id, lead.version) == (account_id, 3)
+        lead.email = "later@example.com"  # a later change in the same transaction
+    with leads_ctx.bus.session_factory() as s:
+        again = s.get(Lead, lead_id)
+    assert again is not None and (again.account_id, again.version) == (account_id, 3)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from eventbus import Envelope, Subscription
 from leads.intake.events import (
@@ -64,12 +65,20 @@ def _event_time(event: Envelope) -> datetime:
 def _link(session: Session, lead_id: str, account_id: str) -> None:
     """Record the account on the lead, its version bumped as ``Lead.changed`` does, in one
     UPDATE (no change, no new version, when it already is; nothing when there is no lead).
-    ORM-enabled, so a copy of the lead already loaded in this session is kept in step."""
-    session.execute(
-        update(Lead)
-        .where(Lead.id == lead_id, Lead.account_id.is_distinct_from(account_id))
-        .values(account_id=account_id, version=Lead.version + 1)
-    )
+    A copy of the lead already loaded in this session (a batch's earlier event) is expired, so
+    it is read again rather than kept stale (cheaper than an ORM-synchronized UPDATE)."""
+    if writes.execute(session, _LINK, {"lead_id": lead_id, "to_account": account_id}):
+        loaded = session.identity_map.get(identity_key(Lead, lead_id))
+        if loaded is not None:
+            session.expire(loaded, ["account_id", "version"])
+
+
+_LEADS = cast(Table, Lead.__table__)
+_LINK = (update(_LEADS)
+         .where(_LEADS.c.id == bindparam("lead_id"),
+                _LEADS.c.account_id.is_distinct_from(bindparam("to_account")))
+         .values(account_id=bindparam("to_account"), version=_LEADS.c.version + 1)
+         .returning(_LEADS.c.id))
 
 
 def _keep_account_company(session: Session, data: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -146,15 +146,24 @@ def _keep_events(dialect: str) -> Any:
 _ENDPOINTS_KEY = "notify.webhooks.enabled_endpoints"
 
 
-def _enabled_endpoints(session: Session) -> list[WebhookEndpoint]:
+class _Target(NamedTuple):
+    id: str
+    event_types: list[str]
+
+
+_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+    WebhookEndpoint.enabled.is_(True))
+
+
+def _enabled_endpoints(session: Session) -> list[_Target]:
     """The enabled endpoints, read once per transaction: a consumer's batch of events shares
     one transaction, so the list is read once a batch, and an endpoint created or disabled
     while it runs counts from the next transaction on (as with a lock-free read anyway)."""
     transaction = session.get_transaction()
     cached = session.info.get(_ENDPOINTS_KEY)
     if cached is not None and cached[0] is transaction:
-        return cast(list[WebhookEndpoint], cached[1])
-    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))))
+        return cast(list[_Target], cached[1])
+    endpoints = [_Target(*row) for row in writes.execute(session, _ENABLED)]
     session.info[_ENDPOINTS_KEY] = (transaction, endpoints)
     return endpoints
 
