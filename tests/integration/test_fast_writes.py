@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from servicedb import UtcDateTime, dialect_insert, writes
 
@@ -142,3 +142,57 @@ def test_timestamps_written_as_given(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         writes.execute(session, INSERT, {"id": str(uuid.uuid4()), "n": 1, "at": later, "made_by": "t"})
     assert rows(engine)[0]["at"] == later
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column("title_text", String(40))  # attribute ≠ column name
+    at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    doc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1)
+
+
+@pytest.fixture
+def cards(db_url: str) -> Engine:
+    engine = create_engine(db_url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        session.add_all([Card(id="a", title="first", at=AT, doc={"k": [1]}),
+                         Card(id="b", title="second")])
+    return engine
+
+
+def test_get_for_update_loads_as_the_orm_does_and_tracks_changes(cards: Engine) -> None:
+    with Session(cards) as session, session.begin():
+        card = writes.get_for_update(session, Card, "a")
+        assert card is not None and card in session and not session.dirty
+        assert (card.id, card.title, card.at, card.doc, card.version) == ("a", "first", AT, {"k": [1]}, 1)
+        assert writes.get_for_update(session, Card, "a") is card  # the session's own copy
+        assert session.get(Card, "a") is card
+        assert writes.get_for_update(session, Card, "nobody") is None
+        card.title, card.version = "changed", 2
+    with Session(cards) as session:
+        again = session.get(Card, "a")
+        assert again is not None
+        assert (again.title, again.version, again.at, again.doc) == ("changed", 2, AT, {"k": [1]})
+        assert session.get(Card, "b").title == "second"  # type: ignore[union-attr]
+
+
+def test_get_for_update_locks_the_row(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        session.add(Card(id="a", title="first"))
+    with Session(engine) as holder, holder.begin():
+        assert writes.get_for_update(holder, Card, "a") is not None
+        with engine.connect() as other:
+            with pytest.raises(exc.OperationalError):
+                other.execute(text("SELECT id FROM cards WHERE id = 'a' FOR UPDATE NOWAIT"))
+            other.rollback()
+            # a row nobody holds is free
+            assert other.execute(text("SELECT count(*) FROM cards")).scalar() == 1

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import exc
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, exc, inspect, select
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+T = TypeVar("T")
 _PLAN_LIMIT = 256  # statements kept per process; the hot paths use a few dozen
 
 
@@ -90,6 +94,36 @@ def scalar(session: Session, stmt: Executable, params: Mapping[str, Any] | None 
     """The first column of the first row ``execute`` returns, or None."""
     rows = execute(session, stmt, params)
     return rows[0][0] if rows else None
+
+
+def get_for_update(session: Session, model: type[T], key: Any) -> T | None:
+    """``session.get(model, key, with_for_update=True)`` through one prebuilt statement: the
+    row is locked and the instance attached to the session as if the ORM had loaded it (later
+    changes to it are flushed as an UPDATE of what changed), without the ORM's loading work.
+    An instance the session already holds is refreshed by ``Session.get`` as usual."""
+    mapper = inspect(model)
+    if identity_key(model, key) in session.identity_map:
+        return session.get(model, key, with_for_update=True)
+    stmt, attrs = _lock_by_key(mapper)
+    rows = execute(session, stmt, {"key": key})
+    if not rows:
+        return None
+    instance = mapper.class_manager.new_instance()
+    for attr, value in zip(attrs, rows[0], strict=True):
+        set_committed_value(instance, attr, value)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return cast(T, instance)
+
+
+@lru_cache(maxsize=64)
+def _lock_by_key(mapper: Mapper[Any]) -> tuple[Select[Any], tuple[str, ...]]:
+    """``SELECT <every column> … WHERE <primary key> = :key FOR UPDATE`` and the attribute
+    each column loads into."""
+    [pk] = mapper.primary_key
+    columns = list(mapper.columns)
+    stmt = select(*columns).where(pk == bindparam("key")).with_for_update()
+    return stmt, tuple(mapper.get_property_by_column(c).key for c in columns)
 
 
 def _plan(dialect: Any, stmt: Executable, params: Mapping[str, Any] | None) -> _Plan | None:

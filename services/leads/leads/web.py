@@ -10,6 +10,7 @@ from flask import current_app
 import authn
 from authn.flask import current_principal
 from httpapi import Problem
+from servicedb import writes
 
 from .intake import rules
 from .intake.models import Lead
@@ -30,7 +31,8 @@ def _access(lead: Lead) -> rules.LeadAccess:
 
 def _visible_lead(session: Any, lead_id: str, lock: bool = False) -> Lead:
     """The lead, or 404 — also when it exists but is not the caller's, so ids reveal nothing."""
-    lead = session.get(Lead, lead_id, with_for_update=lock)
+    # Locked reads come before every change of a lead: one prebuilt statement (servicedb.writes).
+    lead = writes.get_for_update(session, Lead, lead_id) if lock else session.get(Lead, lead_id)
     if lead is None or not rules.can_view(current_principal(), _access(lead)):
         raise Problem(404, "Not Found", f"no lead {lead_id}")
     return lead
