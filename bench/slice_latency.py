@@ -175,6 +175,31 @@ def _cpu_by_process(run_dir: str) -> dict[str, float]:
     return {**out, **totals, "this benchmark (polls, background clients)": mine.user + mine.system}
 
 
+def _postgres_by_database(prefix: str) -> dict[str, float]:
+    """CPU seconds so far of the PostgreSQL backends connected to each of the system's
+    databases (``prefix`` + service), by ``pg_stat_activity``: a breakdown of the PostgreSQL
+    row. Pooled connections live through the phase; a backend that ended within it is missed."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from benchkit import PG_URL
+
+    dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        backends = conn.execute("SELECT pid, datname FROM pg_stat_activity WHERE datname LIKE %s",
+                                (prefix + "%",)).fetchall()
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for pid, database in backends:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = f"  of which {database.removeprefix(prefix)} database"
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=100)
@@ -202,9 +227,12 @@ def main() -> None:
             with Background(system.gateway, token, ids, args.background_rate) as bg:
                 time.sleep(2)  # the background at its pace before the first sample
                 start = datetime.now(UTC)
+                prefix = system.env["CRM_DB_PREFIX"]
+                pg_before = _postgres_by_database(prefix)
                 cpu_before, done_before = _cpu_by_process(system.run_dir), bg.done
                 loaded = measure(system, args.samples, "loaded")
                 cpu_after, conversions = _cpu_by_process(system.run_dir), bg.done - done_before + len(loaded)
+                pg_after = _postgres_by_database(prefix)
                 hops += [("loaded", *hop) for hop in hop_lags(system.run_dir, start, datetime.now(UTC))]
                 rate = bg.achieved
                 errors = bg.errors
@@ -225,10 +253,14 @@ def main() -> None:
     if not args.light_only:
         spent = {name: (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / max(1, conversions)
                  for name in cpu_after}
+        per_database = sorted(((name, (pg_after[name] - pg_before.get(name, 0.0)) * 1000
+                                / max(1, conversions)) for name in pg_after), key=lambda item: -item[1])
+        ranked = sorted(spent.items(), key=lambda item: -item[1])
+        at = next(i for i, (name, _) in enumerate(ranked) if name.startswith("postgresql")) + 1
         print_table(f"CPU per conversion while loaded ({conversions} conversions, ms; the measuring "
                     "client's polls included)",
                     ("process", "CPU ms per conversion"),
-                    [*sorted(spent.items(), key=lambda item: -item[1]), ("total", sum(spent.values()))])
+                    [*ranked[:at], *per_database, *ranked[at:], ("total", sum(spent.values()))])
     print(machine_speed())
     print("targets: p99 < 300 ms one at a time; p99 < 50 ms with 50 other conversions/s "
           "(issue 12). Path: leads outbox → relay → RabbitMQ → accounts → relay → RabbitMQ → "
