@@ -19,7 +19,7 @@ there keep an ordinary connection: WAL readers outside a write transaction are n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,11 +110,9 @@ def _fast_rows(engine: Engine, stmt: Executable, given: dict[str, Any] | None, *
         plan = _plans[slot] = _plan(engine, stmt, key)
     if plan is None:
         return None
-    values = plan.compiled.construct_params(params=given, extracted_parameters=key.bindparams,
-                                            escape_names=False)
-    binds, escaped = plan.binds, plan.escaped
-    params = {escaped.get(name, name): binds[name](value) if name in binds else value
-              for name, value in values.items()}
+    params = driver_params(plan.compiled.construct_params(
+        params=given, extracted_parameters=key.bindparams, escape_names=False),
+        plan.binds, plan.escaped)
     raw = _checkout(engine)
     try:
         dbapi: Any = raw.driver_connection
@@ -131,7 +129,9 @@ def _fast_rows(engine: Engine, stmt: Executable, given: dict[str, Any] | None, *
                         plan.sql, params, error, engine.dialect.loaded_dbapi.Error,
                         dialect=engine.dialect) from error
                 if plan.results is None:
-                    plan.results = _result_processors(engine, plan, cursor.description)
+                    plan.results = result_processors(engine.dialect, plan.compiled, cursor.description)
+                    if len(plan.results) != len(plan.names):
+                        raise RuntimeError(f"result columns differ from the compiled statement: {plan.sql}")
         finally:
             try:
                 dbapi.autocommit = False
@@ -158,12 +158,21 @@ def _checkout(engine: Engine) -> Any:
         raise  # not reached
 
 
-def _result_processors(engine: Engine, plan: _Plan,
-                       description: Any) -> list[Callable[[Any], Any] | None]:
+def driver_params(values: Mapping[str, Any], binds: dict[str, Callable[[Any], Any]],
+                  escaped: dict[str, str]) -> dict[str, Any]:
+    """A compiled statement's parameter values as the driver takes them: each column type's
+    bind processor applied, names escaped as the SQL spells them."""
+    return {escaped.get(name, name): binds[name](value) if name in binds else value
+            for name, value in values.items()}
+
+
+def result_processors(dialect: Any, compiled: SQLCompiler,
+                      description: Any) -> list[Callable[[Any], Any] | None]:
     """The column types' result processors for the driver's type codes, as SQLAlchemy's own
-    result metadata picks them."""
-    entries = plan.compiled._result_columns
+    result metadata picks them (none where the compiled statement names no columns, as for
+    ``text``)."""
+    entries = compiled._result_columns
     if description is None or len(description) != len(entries):
-        raise RuntimeError(f"result columns differ from the compiled statement: {plan.sql}")
-    return [entry.type._cached_result_processor(engine.dialect, column.type_code)
+        return [None] * len(description or ())
+    return [entry.type._cached_result_processor(dialect, column.type_code)
             for entry, column in zip(entries, description, strict=True)]

@@ -20,7 +20,7 @@ a lost connection invalidated), so outage handling sees what it expects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar, cast
@@ -32,13 +32,14 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from .reads import driver_params, result_processors
+
 T = TypeVar("T")
 _PLAN_LIMIT = 256  # statements kept per process; the hot paths use a few dozen
 
 
 @dataclass
 class _Plan:
-    stmt: Executable  # kept, so the id this plan is filed under cannot be reused meanwhile
     compiled: SQLCompiler
     sql: str
     binds: dict[str, Callable[[Any], Any]]
@@ -46,7 +47,9 @@ class _Plan:
     results: list[Callable[[Any], Any] | None] | None = None  # from the first cursor seen
 
 
-_plans: dict[tuple[int, int, tuple[str, ...] | None], _Plan | None] = {}
+# (dialect, statement, an insert's columns) → the statement, kept so that the id it is filed
+# under cannot be reused meanwhile, and its plan (None: it takes the ordinary path)
+_plans: dict[tuple[int, int, tuple[str, ...] | None], tuple[Executable, _Plan | None]] = {}
 
 
 def execute(session: Session, stmt: Executable,
@@ -66,10 +69,8 @@ def execute(session: Session, stmt: Executable,
         # the same on every database
         result = conn.execute(stmt, dict(params) if params is not None else None)
         return [tuple(row) for row in result] if result.returns_rows else []
-    values = plan.compiled.construct_params(params=params, escape_names=False)
-    binds, escaped = plan.binds, plan.escaped
-    bound = {escaped.get(name, name): binds[name](value) if name in binds else value
-             for name, value in values.items()}
+    bound = driver_params(plan.compiled.construct_params(params=params, escape_names=False),
+                          plan.binds, plan.escaped)
     fairy: Any = conn.connection
     dbapi: Any = fairy.driver_connection
     with dbapi.cursor() as cursor:
@@ -82,7 +83,7 @@ def execute(session: Session, stmt: Executable,
             raise exc.DBAPIError.instance(plan.sql, bound, error, dialect.loaded_dbapi.Error,
                                           dialect=dialect) from error
         if rows and plan.results is None:
-            plan.results = _result_processors(dialect, plan, cursor.description)
+            plan.results = result_processors(dialect, plan.compiled, cursor.description)
     results = plan.results
     if not rows or not results or not any(results):
         return rows
@@ -129,20 +130,18 @@ def _lock_by_key(mapper: Mapper[Any]) -> tuple[Select[Any], tuple[str, ...]]:
 def _plan(dialect: Any, stmt: Executable, params: Mapping[str, Any] | None) -> _Plan | None:
     keys = tuple(sorted(params)) if params is not None and getattr(stmt, "is_insert", False) else None
     slot = (id(dialect), id(stmt), keys)
-    plan = _plans.get(slot)
-    if plan is not None and plan.stmt is stmt:
-        return plan
-    if slot in _plans and plan is None:
-        return None
+    kept = _plans.get(slot)
+    if kept is not None and kept[0] is stmt:
+        return kept[1]
     if len(_plans) >= _PLAN_LIMIT:
         _plans.clear()
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)  # type: ignore[attr-defined]
-    new = _Plan(stmt=stmt, compiled=compiled, sql=compiled.string,
-                binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
-                escaped=dict(compiled.escaped_bind_names or {})) \
+    plan = _Plan(compiled=compiled, sql=compiled.string,
+                 binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
+                 escaped=dict(compiled.escaped_bind_names or {})) \
         if isinstance(compiled, SQLCompiler) and _plain(compiled) else None
-    _plans[slot] = new
-    return new
+    _plans[slot] = (stmt, plan)
+    return plan
 
 
 def _plain(compiled: SQLCompiler) -> bool:
@@ -150,13 +149,3 @@ def _plain(compiled: SQLCompiler) -> bool:
     return not (compiled.positional or compiled.post_compile_params
                 or compiled.literal_execute_params or compiled.insert_prefetch
                 or compiled.update_prefetch or compiled.schema_translate_map)
-
-
-def _result_processors(dialect: Any, plan: _Plan,
-                       description: Sequence[Any] | None) -> list[Callable[[Any], Any] | None]:
-    """The column types' result processors (none for a ``text`` statement's columns)."""
-    entries = plan.compiled._result_columns
-    if description is None or len(description) != len(entries):
-        return [None] * len(description or ())
-    return [entry.type._cached_result_processor(dialect, column.type_code)
-            for entry, column in zip(entries, description, strict=True)]
