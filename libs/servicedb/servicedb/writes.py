@@ -20,8 +20,7 @@ a lost connection invalidated), so outage handling sees what it expects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -32,19 +31,10 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from .reads import driver_params, result_processors
+from .reads import _Plan, driver_params, result_processors
 
 T = TypeVar("T")
 _PLAN_LIMIT = 256  # statements kept per process; the hot paths use a few dozen
-
-
-@dataclass
-class _Plan:
-    compiled: SQLCompiler
-    sql: str
-    binds: dict[str, Callable[[Any], Any]]
-    escaped: dict[str, str]
-    results: list[Callable[[Any], Any] | None] | None = None  # from the first cursor seen
 
 
 # (dialect, statement, an insert's columns) → the statement, kept so that the id it is filed
