@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Column,
     Engine,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -22,11 +23,12 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     exc,
+    inspect,
     select,
     text,
     update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from servicedb import UtcDateTime, dialect_insert, writes
 
@@ -198,3 +200,32 @@ def test_get_for_update_locks_the_row(pg_url: str) -> None:
             other.rollback()
             # a row nobody holds is free
             assert other.execute(text("SELECT count(*) FROM cards")).scalar() == 1
+
+
+def test_attach_configures_a_mapper_nothing_has_used_yet(db_url: str) -> None:
+    """The first ORM use in a fresh process may be ``attach``/``get_for_update``: the mappers
+    are configured then, as a constructor or a query would."""
+
+    class Fresh(DeclarativeBase):
+        pass
+
+    class Parent(Fresh):
+        __tablename__ = "parents"
+        id: Mapped[str] = mapped_column(String(10), primary_key=True)
+        kids: Mapped[list[Kid]] = relationship("Kid")
+
+    class Kid(Fresh):
+        __tablename__ = "kids"
+        id: Mapped[str] = mapped_column(String(10), primary_key=True)
+        parent_id: Mapped[str] = mapped_column(ForeignKey("parents.id"))
+
+    engine = create_engine(db_url)
+    Fresh.metadata.create_all(engine)
+    assert not inspect(Parent).configured
+    with Session(engine) as session, session.begin():
+        writes.execute(session, Parent.__table__.insert(), {"id": "p"})
+        parent = writes.attach(session, Parent, {"id": "p"})
+        assert parent.kids == [] and not session.dirty
+        session.add(Kid(id="k", parent_id="p"))
+    with Session(engine) as session:
+        assert [k.id for k in session.get(Parent, "p").kids] == ["k"]  # type: ignore[union-attr]

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, bindparam, exc, inspect, select
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
@@ -99,8 +99,18 @@ def get_for_update(session: Session, model: type[T], key: Any) -> T | None:
     rows = execute(session, stmt, {"key": key})
     if not rows:
         return None
+    return attach(session, model, dict(zip(attrs, rows[0], strict=True)))
+
+
+def attach(session: Session, model: type[T], values: Mapping[str, Any]) -> T:
+    """An instance of ``model`` with ``values`` (attribute → value), attached to the session as
+    if the ORM had just loaded it from a row this transaction wrote or read (no INSERT at
+    flush; later changes flush as an UPDATE of what changed)."""
+    mapper = inspect(model)
+    if not mapper.configured:  # (a constructor would configure the mappers; new_instance does not)
+        configure_mappers()
     instance = mapper.class_manager.new_instance()
-    for attr, value in zip(attrs, rows[0], strict=True):
+    for attr, value in values.items():
         set_committed_value(instance, attr, value)
     make_transient_to_detached(instance)
     session.add(instance)

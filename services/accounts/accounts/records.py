@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from eventbus import Envelope
 from servicedb import next_code, writes
@@ -62,9 +62,7 @@ def open_account(session: Session, emit: Emit, *, at: datetime, actor: str, reas
         "name_key": name.lower(), "archive_state": "draft", "points_balance": 0,
     }
     writes.execute(session, _ACCOUNT_INSERT, row)
-    account = Account(**row)
-    make_transient_to_detached(account)
-    session.add(account)
+    account = writes.attach(session, Account, row)  # (its attributes are named as its columns)
     changed = domain.changes({}, snapshot(account))
     people = [{k: contact.get(k) for k in CONTACT_KEYS} for contact in contacts]
     for position, person in enumerate(people):
