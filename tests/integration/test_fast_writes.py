@@ -24,6 +24,8 @@ from sqlalchemy import (
     create_engine,
     exc,
     inspect,
+    literal_column,
+    or_,
     select,
     text,
     update,
@@ -229,3 +231,30 @@ def test_attach_configures_a_mapper_nothing_has_used_yet(db_url: str) -> None:
         session.add(Kid(id="k", parent_id="p"))
     with Session(engine) as session:
         assert [k.id for k in session.get(Parent, "p").kids] == ["k"]  # type: ignore[union-attr]
+
+
+odd = Table(
+    "odd_names", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("a.b (x)", Integer),  # a bind parameter SQLAlchemy must escape
+)
+
+
+def test_placeholders_a_name_used_twice_a_literal_percent_and_an_escaped_name(engine: Engine) -> None:
+    """The PostgreSQL plan numbers the placeholders itself (``$n``): a bind parameter used twice
+    keeps one number, ``%%`` goes back to ``%``, an escaped name finds its value."""
+    from servicedb import read_rows
+
+    weird = odd.c["a.b (x)"]
+    find = (select(odd.c.id, weird, literal_column("'5%'").label("pct"))
+            .where(or_(odd.c.id.like(literal_column("'x%'")),
+                       weird == bindparam("n"), weird == bindparam("n") + 100))
+            .order_by(odd.c.id))
+    with Session(engine) as session, session.begin():
+        for key, n in (("x1", 1), ("y2", 2), ("y3", 3), ("z102", 102)):
+            writes.execute(session, odd.insert(), {"id": key, "a.b (x)": n})
+        got = writes.execute(session, find, {"n": 2})
+        assert got == [tuple(r) for r in session.execute(find, {"n": 2})]
+    assert got == [("x1", 1, "5%"), ("y2", 2, "5%"), ("z102", 102, "5%")]
+    assert [(r["id"], r["a.b (x)"], r["pct"]) for r in read_rows(engine, find, {"n": 3})] == [
+        ("x1", 1, "5%"), ("y3", 3, "5%")]

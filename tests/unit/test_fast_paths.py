@@ -137,3 +137,14 @@ def test_async_check_is_remembered_for_plain_functions_only() -> None:
     bound = Obj().__init__
     assert app.ensure_sync(bound) == bound
     assert app._sync == {view: False, coroutine: True}
+
+
+def test_positional_placeholders() -> None:
+    """psycopg's ``%(name)s`` SQL as PostgreSQL's ``$n``: one number per name in order of first
+    use, escaped names mapped back to the bind parameter, ``%%`` back to one ``%``."""
+    from servicedb.reads import positional
+
+    sql = "SELECT '100%%' FROM t WHERE a = %(a)s AND b = %(b_Ax)s OR a = %(a)s AND c LIKE 'c%%'"
+    assert positional(sql, {"b (x)": "b_Ax"}) == (
+        "SELECT '100%' FROM t WHERE a = $1 AND b = $2 OR a = $1 AND c LIKE 'c%'", ("a", "b (x)"))
+    assert positional("SELECT 1", {}) == ("SELECT 1", ())

@@ -19,11 +19,13 @@ there keep an ordinary connection: WAL readers outside a write transaction are n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from psycopg import RawCursor
 from sqlalchemy import Connection, Engine, Executable, exc
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -65,14 +67,52 @@ def read_one(engine: Engine, stmt: Executable, params: dict[str, Any] | None = N
 
 @dataclass
 class _Plan:
-    """What one statement shape needs on every execution, worked out once."""
+    """What one statement shape needs on every execution, worked out once.
+
+    ``sql`` is the compiled statement with PostgreSQL's own ``$1, $2…`` placeholders and
+    ``order`` the bind parameter behind each, so it runs on a psycopg ``RawCursor``: psycopg
+    then parses nothing per execution (it re-parses every ``%(name)s`` query of more than 50
+    parameters, such as an account's 61-column insert, on every call)."""
 
     compiled: SQLCompiler
     sql: str
+    order: tuple[str, ...]
     binds: dict[str, Callable[[Any], Any]]
-    escaped: dict[str, str]
     names: list[str] = field(default_factory=list)
     results: list[Callable[[Any], Any] | None] | None = None  # from the first cursor seen
+
+    @classmethod
+    def of(cls, compiled: SQLCompiler, names: list[str] | None = None) -> _Plan:
+        sql, order = positional(compiled.string, compiled.escaped_bind_names or {})
+        return cls(compiled=compiled, sql=sql, order=order,
+                   binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
+                   names=names or [])
+
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        """The compiled statement's parameter values (``construct_params``) in placeholder
+        order, each column type's bind processor applied."""
+        binds = self.binds
+        return [binds[name](params[name]) if name in binds else params[name] for name in self.order]
+
+
+_PYFORMAT = re.compile(r"%%|%\(([^)]+)\)s")
+
+
+def positional(sql: str, escaped: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """``sql`` in psycopg's ``%(name)s`` style as PostgreSQL's ``$n`` (``%%`` back to ``%``;
+    a name used twice keeps its number) and the bind parameter of each number, by the names
+    SQLAlchemy's ``construct_params`` gives (``escaped`` maps those to what the SQL spells)."""
+    unescape = {spelled: name for name, spelled in escaped.items()}
+    numbers: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        spelled = match.group(1)
+        if spelled is None:
+            return "%"
+        name = unescape.get(spelled, spelled)
+        return f"${numbers.setdefault(name, len(numbers) + 1)}"
+
+    return _PYFORMAT.sub(number, sql), tuple(numbers)
 
 
 _plans: dict[tuple[Any, Any], Any] = {}  # a _Plan, or None: this shape takes the ordinary path
@@ -88,10 +128,7 @@ def _plan(engine: Engine, stmt: Executable, key: Any) -> _Plan | None:
             or compiled.literal_execute_params or compiled.positional
             or compiled.schema_translate_map or not compiled._result_columns):
         return None
-    return _Plan(compiled=compiled, sql=compiled.string,
-                 binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
-                 escaped=dict(compiled.escaped_bind_names or {}),
-                 names=[entry.keyname for entry in compiled._result_columns])
+    return _Plan.of(compiled, [entry.keyname for entry in compiled._result_columns])
 
 
 def _fast_rows(engine: Engine, stmt: Executable, given: dict[str, Any] | None, *,
@@ -110,15 +147,14 @@ def _fast_rows(engine: Engine, stmt: Executable, given: dict[str, Any] | None, *
         plan = _plans[slot] = _plan(engine, stmt, key)
     if plan is None:
         return None
-    params = driver_params(plan.compiled.construct_params(
-        params=given, extracted_parameters=key.bindparams, escape_names=False),
-        plan.binds, plan.escaped)
+    params = plan.values(plan.compiled.construct_params(
+        params=given, extracted_parameters=key.bindparams, escape_names=False))
     raw = _checkout(engine)
     try:
         dbapi: Any = raw.driver_connection
         dbapi.autocommit = True  # no BEGIN/ROLLBACK around one SELECT (see module docstring)
         try:
-            with dbapi.cursor() as cursor:
+            with cast(Any, RawCursor(dbapi)) as cursor:  # (a DB-API cursor to SQLAlchemy)
                 try:
                     cursor.execute(plan.sql, params)
                     fetched = cursor.fetchmany(1) if one else cursor.fetchall()
@@ -156,14 +192,6 @@ def _checkout(engine: Engine) -> Any:
     except engine.dialect.loaded_dbapi.Error as error:
         Connection._handle_dbapi_exception_noconnection(error, engine.dialect, engine)  # raises
         raise  # not reached
-
-
-def driver_params(values: Mapping[str, Any], binds: dict[str, Callable[[Any], Any]],
-                  escaped: dict[str, str]) -> dict[str, Any]:
-    """A compiled statement's parameter values as the driver takes them: each column type's
-    bind processor applied, names escaped as the SQL spells them."""
-    return {escaped.get(name, name): binds[name](value) if name in binds else value
-            for name, value in values.items()}
 
 
 def result_processors(dialect: Any, compiled: SQLCompiler,

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
+from psycopg import RawCursor
 from sqlalchemy import Select, bindparam, exc, inspect, select
 from sqlalchemy.orm import Mapper, Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,7 +32,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from .reads import _Plan, driver_params, result_processors
+from .reads import _Plan, result_processors
 
 T = TypeVar("T")
 _PLAN_LIMIT = 256  # statements kept per process; the hot paths use a few dozen
@@ -59,11 +60,10 @@ def execute(session: Session, stmt: Executable,
         # the same on every database
         result = conn.execute(stmt, dict(params) if params is not None else None)
         return [tuple(row) for row in result] if result.returns_rows else []
-    bound = driver_params(plan.compiled.construct_params(params=params, escape_names=False),
-                          plan.binds, plan.escaped)
+    bound = plan.values(plan.compiled.construct_params(params=params, escape_names=False))
     fairy: Any = conn.connection
     dbapi: Any = fairy.driver_connection
-    with dbapi.cursor() as cursor:
+    with cast(Any, RawCursor(dbapi)) as cursor:  # (a DB-API cursor to SQLAlchemy)
         try:
             cursor.execute(plan.sql, bound)
             rows = cursor.fetchall() if cursor.description is not None else []
@@ -136,10 +136,7 @@ def _plan(dialect: Any, stmt: Executable, params: Mapping[str, Any] | None) -> _
     if len(_plans) >= _PLAN_LIMIT:
         _plans.clear()
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)  # type: ignore[attr-defined]
-    plan = _Plan(compiled=compiled, sql=compiled.string,
-                 binds=dict(compiled._bind_processors),  # type: ignore[arg-type]
-                 escaped=dict(compiled.escaped_bind_names or {})) \
-        if isinstance(compiled, SQLCompiler) and _plain(compiled) else None
+    plan = _Plan.of(compiled) if isinstance(compiled, SQLCompiler) and _plain(compiled) else None
     _plans[slot] = (stmt, plan)
     return plan
 
